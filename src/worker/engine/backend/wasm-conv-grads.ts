@@ -1,0 +1,133 @@
+import type { Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, KernelFunc } from '@tensorflow/tfjs-core';
+import { tf } from '../tf.js';
+import { attrsOf, withScratch } from './wasm-kernel-util.js';
+
+/**
+ * The two gradients of a 2-D convolution on wasm, both computed as one
+ * forward convolution, which the wasm backend runs through XNNPACK.
+ */
+
+type Shape4D = [number, number, number, number];
+
+function pair(value: number | [number, number]): [number, number] {
+  return typeof value === 'number' ? [value, value] : value;
+}
+
+/**
+ * dW = Conv2DBackpropFilter(x, dy), which the wasm backend lacks.
+ *
+ * For a stride-s convolution, dW[p, q, c, o] = Σ_{b,i,j} xPadded[b, s·i + p,
+ * s·j + q, c] · dy[b, i, j, o]. Renaming axes turns this into a plain conv:
+ * the input is x with batch and channels swapped ([C, H, W, B]: each input
+ * channel becomes an image whose "channels" are the batch), the filter is dy
+ * as [outH, outW, B, O], stride 1, and the original stride becomes the
+ * dilation. The result is [C, kH, kW, O], transposed back to [kH, kW, C, O].
+ * The original zero padding is passed as explicit padding: top/left as
+ * computed by computeConv2DInfo, bottom/right as far as the last output row
+ * reaches. Rows that no output reads (floor rounding of 'valid') make the
+ * conv output larger than kH x kW; those are sliced off.
+ */
+export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs;
+  if (!x || !dy) throw new Error(`${tf.Conv2DBackpropFilter} needs inputs x and dy`);
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
+    attrsOf<Conv2DBackpropFilterAttrs>(attrs);
+  if (dataFormat === 'NCHW')
+    throw new Error(`${tf.Conv2DBackpropFilter} on wasm supports only NHWC (channels-last) data, got NCHW`);
+  // tfjs-core's conv2d gradient refuses dilations other than 1 before it gets
+  // here, which is why the kernel has no dilations attribute to honour.
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as Shape4D,
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  const [strideH, strideW] = pair(strides);
+  const { inHeight, inWidth, outHeight, outWidth, filterHeight, filterWidth } = info;
+  const { top, left } = info.padInfo;
+  const bottom = Math.max(0, (outHeight - 1) * strideH + filterHeight - inHeight - top);
+  const right = Math.max(0, (outWidth - 1) * strideW + filterWidth - inWidth - left);
+
+  return withScratch(backend, tf.Conv2DBackpropFilter, (scratch) => {
+    const xT = scratch.run(tf.Transpose, { x }, { perm: [3, 1, 2, 0] });
+    const dyT = scratch.run(tf.Transpose, { x: dy }, { perm: [1, 2, 0, 3] });
+    const pads = [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ];
+    let grad = scratch.run(
+      tf.Conv2D,
+      { x: xT, filter: dyT },
+      { strides: [1, 1], pad: pads, dataFormat: 'NHWC', dilations: [strideH, strideW] },
+    );
+    const [inChannels = 0, gradH = 0, gradW = 0, outChannels = 0] = grad.shape;
+    if (gradH !== filterHeight || gradW !== filterWidth) {
+      grad = scratch.run(
+        tf.Slice,
+        { x: grad },
+        { begin: [0, 0, 0, 0], size: [inChannels, filterHeight, filterWidth, outChannels] },
+      );
+    }
+    return scratch.keep(scratch.run(tf.Transpose, { x: grad }, { perm: [1, 2, 0, 3] }));
+  });
+};
+
+/**
+ * A faster Conv2DBackpropInput for stride-1 convolutions, wrapping the wasm
+ * backend's own kernel, which is a plain loop and 2-4x slower than XNNPACK.
+ * It matters because every synthesis step back-propagates to the input
+ * image through all of a teacher's convolutions.
+ *
+ * With stride 1, dx is the "full" convolution of dy with the filter rotated
+ * by 180° and its channel axes swapped: dx = conv2d(dy, W'), where W'[p, q,
+ * o, c] = W[kH-1-p, kW-1-q, c, o], padded by kH-1-top above and whatever
+ * makes the height inH below (likewise for the width). Strided convolutions
+ * (and paddings wider than the filter) go to the original kernel.
+ */
+export function fastConv2DBackpropInput(native: KernelFunc): KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { dy, filter } = inputs;
+    if (!dy || !filter) throw new Error(`${tf.Conv2DBackpropInput} needs inputs dy and filter`);
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } =
+      attrsOf<Conv2DBackpropInputAttrs>(attrs);
+    if (dataFormat === 'NCHW') return native(args);
+    const info = tf.backend_util.computeConv2DInfo(
+      inputShape,
+      filter.shape as Shape4D,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
+    if (info.strideHeight !== 1 || info.strideWidth !== 1) return native(args);
+    const { inHeight, inWidth, outHeight, outWidth, filterHeight, filterWidth } = info;
+    const top = filterHeight - 1 - info.padInfo.top;
+    const left = filterWidth - 1 - info.padInfo.left;
+    const bottom = inHeight - outHeight + filterHeight - 1 - top;
+    const right = inWidth - outWidth + filterWidth - 1 - left;
+    if (Math.min(top, left, bottom, right) < 0) return native(args);
+
+    return withScratch(backend, tf.Conv2DBackpropInput, (scratch) => {
+      const flipped = scratch.run(tf.Reverse, { x: filter }, { dims: [0, 1] });
+      const swapped = scratch.run(tf.Transpose, { x: flipped }, { perm: [0, 1, 3, 2] });
+      const pads = [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ];
+      return scratch.keep(
+        scratch.run(
+          tf.Conv2D,
+          { x: dy, filter: swapped },
+          { strides: [1, 1], pad: pads, dataFormat: 'NHWC', dilations: [1, 1] },
+        ),
+      );
+    });
+  };
+}
