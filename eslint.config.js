@@ -21,18 +21,26 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [...nodeOnly, 'electron', '@tensorflow/*'].map((group) => ({ group: [group], message: 'src/shared is pure TypeScript: no Node, Electron, DOM or tfjs.' })) },
+        {
+          patterns: [...nodeOnly, 'electron', '@tensorflow/*'].map((group) => ({
+            group: [group],
+            message: 'src/shared is pure TypeScript: no Node, Electron, DOM or tfjs.',
+          })),
+        },
       ],
     },
   },
   {
     files: ['src/worker/**/*.ts', 'src/cli/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'The engine runs in plain Node: no Electron imports.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'electron', message: 'The engine runs in plain Node: no Electron imports.' }] },
+      ],
     },
   },
   {
-    files: ['bin/**/*.js'],
+    files: ['bin/**/*.js', 'scripts/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
 );

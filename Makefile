@@ -1,0 +1,32 @@
+# Distill Studio: the two commands a fresh machine needs.
+#   make demo   installs what it needs, then runs the main job on the built-in example
+#   make test   installs what it needs, then runs typecheck, lint and every test
+SHELL := /bin/bash
+NODE_MODULES_STAMP := node_modules/.install-stamp
+CLI := node bin/distill-studio.js
+
+.PHONY: demo test install example-teacher fashion-teacher bench clean
+
+$(NODE_MODULES_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(NODE_MODULES_STAMP)
+
+demo: install
+	$(CLI) inspect builtin:mnist-lenet5
+	$(CLI) evaluate builtin:mnist-lenet5 --data mnist-digits
+
+test: install
+	npm test
+
+# Rebuilds the shipped example teacher (fixed seed; see README).
+example-teacher: install
+	$(CLI) train-teacher --data mnist-digits --arch lenet5 --epochs 30 --seed 1 --out examples/mnist-lenet5 --overwrite
+
+# A Fashion-MNIST LeNet-5 teacher (needs: apt-get install dataset-fashion-mnist).
+fashion-teacher: install
+	$(CLI) train-teacher --data fashion-mnist --arch lenet5 --augment shift-flip --epochs 30 --seed 1 --out runs/fashion-lenet5 --overwrite
+
+clean:
+	rm -rf out runs .tmp
