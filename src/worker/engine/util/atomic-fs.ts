@@ -4,7 +4,10 @@ import path from 'node:path';
 
 /** A unique sibling path used for temporary files and folders. */
 function siblingTemp(target: string, tag: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${tag}-${randomBytes(4).toString('hex')}`);
+  return path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${tag}-${randomBytes(4).toString('hex')}`,
+  );
 }
 
 /**
@@ -35,7 +38,10 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
  * An existing folder at `target` is replaced only after the new one is
  * complete, and is removed only after the swap succeeded.
  */
-export async function replaceDirAtomic(target: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
+export async function replaceDirAtomic(
+  target: string,
+  fill: (tmpDir: string) => Promise<void>,
+): Promise<void> {
   await fs.mkdir(path.dirname(target), { recursive: true });
   const tmp = siblingTemp(target, 'new');
   await fs.mkdir(tmp);
