@@ -1,0 +1,63 @@
+import type { ImageShape, Preprocessing } from '../data/types.js';
+import { tf } from '../tf.js';
+
+/** How synthesis starts its images (the `init` setting). */
+export type InitKind = 'uniform' | 'normal' | 'smooth';
+
+/** The model's input space: image shape and valid range per channel in normalised units. */
+export interface InputSpace {
+  inputShape: ImageShape;
+  /** Normalised value of pixel 0, per channel. */
+  low: number[];
+  /** Normalised value of pixel 255, per channel. */
+  high: number[];
+}
+
+/** The input space of a classifier from its recorded preprocessing. */
+export function inputSpace(classifier: { inputShape: ImageShape; preprocessing: Preprocessing }): InputSpace {
+  const { mean, std } = classifier.preprocessing;
+  return {
+    inputShape: classifier.inputShape,
+    low: mean.map((m, c) => (0 - m) / (std[c] ?? 1)),
+    high: mean.map((m, c) => (1 - m) / (std[c] ?? 1)),
+  };
+}
+
+/**
+ * Starting images for a batch, in normalised units and inside the valid
+ * pixel range: uniform noise over the range, standard normal noise (clipped),
+ * or smooth noise (uniform noise at 1/4 resolution, upsampled bilinearly),
+ * which starts closer to natural images' low-frequency content.
+ */
+export function initialInputs(space: InputSpace, count: number, kind: InitKind, seed: number): tf.Tensor4D {
+  const [h, w, c] = space.inputShape;
+  return tf.tidy(() => {
+    const low = tf.tensor1d(space.low);
+    const span = tf.sub(tf.tensor1d(space.high), low);
+    let unit: tf.Tensor4D;
+    switch (kind) {
+      case 'uniform':
+        unit = tf.randomUniform([count, h, w, c], 0, 1, 'float32', seed);
+        break;
+      case 'smooth': {
+        const coarse: tf.Tensor4D = tf.randomUniform(
+          [count, Math.max(1, Math.round(h / 4)), Math.max(1, Math.round(w / 4)), c],
+          0,
+          1,
+          'float32',
+          seed,
+        );
+        unit = tf.image.resizeBilinear(coarse, [h, w], true) as tf.Tensor4D;
+        break;
+      }
+      case 'normal':
+        return clipToRange(tf.randomNormal([count, h, w, c], 0, 1, 'float32', seed), space);
+    }
+    return tf.add(low, tf.mul(unit, span)) as tf.Tensor4D;
+  });
+}
+
+/** Clips images to the valid input range, per channel. */
+export function clipToRange(x: tf.Tensor4D, space: InputSpace): tf.Tensor4D {
+  return tf.tidy(() => tf.minimum(tf.maximum(x, tf.tensor1d(space.low)), tf.tensor1d(space.high)));
+}

@@ -1,0 +1,100 @@
+import { tf } from '../tf.js';
+import type { InputSpace } from './init.js';
+import type { SynthesizeOptions, TransferBatch } from './method.js';
+import { optimizeInputs, type InputLoss } from './optimize-inputs.js';
+
+/** What a method prepares for one batch: starting images, optional targets and loss. */
+export interface BatchPlan {
+  start: tf.Tensor4D;
+  /** Target distributions (kept to measure how well they were met). */
+  targets?: tf.Tensor2D;
+  /** Loss to minimise over the images; absent: the images are used as they start. */
+  loss?: (x: tf.Tensor4D) => InputLoss;
+}
+
+/** The forward pass and settings every method's batch loop needs. */
+export interface BatchRunner {
+  space: InputSpace;
+  logits(x: tf.Tensor4D): tf.Tensor2D;
+  batchSize: number;
+  iterations: number;
+  learningRate: number;
+}
+
+/**
+ * Splits `count` images into batches, lets the method plan each batch
+ * (seeded by `seed` and the batch index), optimises it, and gathers inputs
+ * and the teacher's logits into flat arrays. Metrics are averaged over
+ * batches weighted by size; `targetMatch` is the fraction of images whose
+ * teacher argmax equals the target's argmax.
+ */
+export async function runBatches(
+  runner: BatchRunner,
+  count: number,
+  seed: number,
+  options: SynthesizeOptions,
+  plan: (batch: number, batchSeed: number) => BatchPlan,
+): Promise<TransferBatch> {
+  const [h, w, c] = runner.space.inputShape;
+  const pixels = h * w * c;
+  const inputs = new Float32Array(count * pixels);
+  let logits = new Float32Array(0);
+  const sums: Record<string, number> = {};
+  let done = 0;
+  for (let b = 0; done < count; b++) {
+    const batch = Math.min(runner.batchSize, count - done);
+    const { start, targets, loss } = plan(batch, (seed * 7919 + b * 104_729) % 2_147_483_647);
+    let final = start;
+    let losses: Record<string, number> = {};
+    try {
+      if (loss && runner.iterations > 0) {
+        const result = await optimizeInputs(runner.space, start, loss, {
+          iterations: runner.iterations,
+          learningRate: runner.learningRate,
+          ...(options.signal ? { signal: options.signal } : {}),
+          onReport: (iteration, current) =>
+            options.onProgress?.({
+              done,
+              total: count,
+              batch,
+              iteration,
+              iterations: runner.iterations,
+              losses: current,
+            }),
+        });
+        final = result.inputs;
+        losses = result.losses;
+      }
+      const teacherLogits = tf.tidy(() => runner.logits(final));
+      const [xData, yData] = await Promise.all([final.data(), teacherLogits.data()]);
+      if (logits.length === 0) logits = new Float32Array(count * (teacherLogits.shape[1] ?? 0));
+      inputs.set(xData as Float32Array, done * pixels);
+      logits.set(yData as Float32Array, done * (teacherLogits.shape[1] ?? 0));
+      if (targets) losses.targetMatch = await matchRate(targets, teacherLogits);
+      teacherLogits.dispose();
+    } finally {
+      tf.dispose([start, final, ...(targets ? [targets] : [])]);
+    }
+    for (const [name, value] of Object.entries(losses)) sums[name] = (sums[name] ?? 0) + value * batch;
+    done += batch;
+    options.onProgress?.({
+      done,
+      total: count,
+      batch: 0,
+      iteration: runner.iterations,
+      iterations: runner.iterations,
+      losses,
+    });
+  }
+  const metrics = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / count]));
+  return { count, inputs, logits, metrics };
+}
+
+async function matchRate(targets: tf.Tensor2D, logits: tf.Tensor2D): Promise<number> {
+  const same = tf.tidy(() =>
+    tf.mean(tf.cast(tf.equal(tf.argMax(targets, -1), tf.argMax(logits, -1)), 'float32')),
+  );
+  const value = (await same.data())[0] ?? 0;
+  same.dispose();
+  return value;
+}

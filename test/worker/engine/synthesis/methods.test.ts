@@ -1,0 +1,159 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { defaultSettings, resolveSettings } from '../../../../src/shared/settings.js';
+import { initBackend } from '../../../../src/worker/engine/backend/select.js';
+import { loadClassifier, type LoadedClassifier } from '../../../../src/worker/engine/models/classifier.js';
+import { buildPreset } from '../../../../src/worker/engine/models/presets.js';
+import { getSynthesisMethod, SYNTHESIS_METHODS } from '../../../../src/worker/engine/synthesis/registry.js';
+import { sampleFeatures, softTargets } from '../../../../src/worker/engine/synthesis/soft-target.js';
+import { splitTeacher } from '../../../../src/worker/engine/synthesis/teacher-net.js';
+import { classSimilarity } from '../../../../src/worker/engine/synthesis/zskd.js';
+import { tf, tfl } from '../../../../src/worker/engine/tf.js';
+
+let teacher: LoadedClassifier;
+beforeAll(async () => {
+  await initBackend({ force: 'wasm' });
+  teacher = await loadClassifier('builtin:mnist-lenet5');
+});
+
+describe('splitting the teacher', () => {
+  it('splits at the input of the last dense layer, and head(features) equals the logits', async () => {
+    const net = splitTeacher(teacher);
+    expect(net.splitLayer).toBe('logits');
+    expect(net.featureSize).toBe(84);
+    expect(net.splitCandidates).toEqual(['logits', 'dense_2', 'dense_1']);
+    const x = tf.randomUniform(
+      [4, 32, 32, 1],
+      net.space.low[0],
+      net.space.high[0],
+      'float32',
+      1,
+    ) as tf.Tensor4D;
+    const [h, logits] = net.featuresAndLogits(x);
+    const viaHead = net.head(h);
+    const direct = teacher.model.predict(x) as tf.Tensor;
+    expect(Array.from(await viaHead.data())).toEqual(Array.from(await logits.data()));
+    expect(tf.max(tf.abs(tf.sub(direct, logits))).dataSync()[0]).toBeLessThan(1e-5);
+    tf.dispose([x, h, logits, viaHead, direct]);
+    const earlier = splitTeacher(teacher, 'dense_1');
+    expect(earlier.featureSize).toBe(400);
+  });
+
+  it('refuses an unknown layer and a teacher without a dense head, saying what to do', () => {
+    expect(() => splitTeacher(teacher, 'conv1')).toThrow(
+      expect.objectContaining({
+        code: 'SYNTHESIS_LAYER_UNKNOWN',
+        fix: 'Choose one of: logits, dense_2, dense_1',
+      }),
+    );
+    const input = tfl.input({ shape: [8, 8, 1] });
+    const conv = tfl.layers.conv2d({ filters: 10, kernelSize: 8 }).apply(input) as tfl.SymbolicTensor;
+    const pooled = tfl.layers.globalAveragePooling2d({}).apply(conv) as tfl.SymbolicTensor;
+    const model = tfl.model({ inputs: input, outputs: pooled });
+    const classifier = {
+      model,
+      inputShape: [8, 8, 1] as [number, number, number],
+      numClasses: 10,
+      preprocessing: teacher.preprocessing,
+    };
+    expect(() => splitTeacher(classifier)).toThrow(
+      expect.objectContaining({
+        code: 'TEACHER_HEAD_NOT_DENSE',
+        fix: expect.stringContaining('zskd or noise'),
+      }),
+    );
+    model.dispose();
+  });
+});
+
+describe('the feature-space model N(0, sigma R)', () => {
+  it('samples have covariance sigma * Wn Wn^T (checked against the formula)', async () => {
+    const net = splitTeacher(teacher);
+    const sigma = 1.5;
+    const n = 20_000;
+    const z = sampleFeatures(net, n, sigma, 9);
+    const emp = tf.tidy(() => tf.div(tf.matMul(z, z, true, false), n));
+    const kernel = (await net.headKernel().array()) as number[][];
+    const wn = kernel.map((row) => {
+      const norm = Math.hypot(...row);
+      return row.map((v) => v / norm);
+    });
+    const empirical = (await emp.array()) as number[][];
+    let maxErr = 0;
+    for (const i of [0, 5, 40, 83]) {
+      for (const j of [0, 7, 41, 83]) {
+        const r = wn[i]!.reduce((s, v, k) => s + v * wn[j]![k]!, 0);
+        maxErr = Math.max(maxErr, Math.abs(empirical[i]![j]! - sigma * r));
+      }
+    }
+    expect(maxErr).toBeLessThan(0.08);
+    const y = softTargets(net, tf.slice(z, [0, 0], [100, -1]), 1);
+    const sums = (await tf.sum(y, -1).data()) as Float32Array;
+    sums.forEach((s) => expect(s).toBeCloseTo(1, 5));
+    tf.dispose([z, emp, y]);
+  });
+
+  it('ZSKD class similarity is 1 on the diagonal and within [0, 1]', async () => {
+    const c = await classSimilarity(splitTeacher(teacher).logitsKernel());
+    expect(c).toHaveLength(10);
+    c.forEach((row, k) => {
+      expect(row[k]).toBeCloseTo(1, 6);
+      row.forEach((v) => expect(v).toBeGreaterThanOrEqual(0));
+    });
+  });
+});
+
+describe('synthesis methods', () => {
+  it('has a registry with settings declarations; unknown names list the valid ones', () => {
+    expect([...SYNTHESIS_METHODS.keys()]).toEqual(['soft-target', 'zskd', 'noise']);
+    expect(() => getSynthesisMethod('dafl')).toThrow(
+      expect.objectContaining({ fix: 'Use one of: soft-target, zskd, noise' }),
+    );
+    const { problems } = resolveSettings(getSynthesisMethod('soft-target').fields, {
+      sigma: '-1',
+      sigmma: '2',
+      scaleKl: 'maybe',
+    });
+    expect(problems.map((p) => p.name)).toEqual(['sigma', 'sigmma', 'scaleKl']);
+  });
+
+  for (const name of ['soft-target', 'zskd']) {
+    it(`${name}: fits its targets, stays in the pixel range, is reproducible and leaks nothing`, async () => {
+      const method = getSynthesisMethod(name);
+      const { settings } = resolveSettings(method.fields, { iterations: 40, batchSize: 64 });
+      const before = tf.memory().numTensors;
+      const reports: Record<string, number>[] = [];
+      const run = () =>
+        method
+          .create(teacher, settings)
+          .synthesize(64, 5, { onProgress: (p) => p.iteration > 0 && p.batch > 0 && reports.push(p.losses) });
+      const first = await run();
+      expect(tf.memory().numTensors).toBe(before);
+      const mainLoss = name === 'zskd' ? 'crossEntropy' : 'kl';
+      expect(reports.at(-1)![mainLoss]).toBeLessThan(reports[0]![mainLoss]! * 0.8);
+      expect(first.metrics.targetMatch).toBeGreaterThan(0.5);
+      const low = (0 - teacher.preprocessing.mean[0]!) / teacher.preprocessing.std[0]!;
+      const high = (1 - teacher.preprocessing.mean[0]!) / teacher.preprocessing.std[0]!;
+      expect(Math.min(...first.inputs)).toBeGreaterThanOrEqual(low - 1e-5);
+      expect(Math.max(...first.inputs)).toBeLessThanOrEqual(high + 1e-5);
+      expect(first.logits).toHaveLength(64 * 10);
+      const second = await run();
+      expect(second.inputs).toEqual(first.inputs);
+    });
+  }
+
+  it('noise: unoptimised images labelled by the teacher', async () => {
+    const method = getSynthesisMethod('noise');
+    const out = await method.create(teacher, defaultSettings(method.fields)).synthesize(20, 1);
+    const x = tf.tensor4d(out.inputs, [20, 32, 32, 1]);
+    const logits = teacher.model.predict(x) as tf.Tensor;
+    const expected = await logits.data();
+    out.logits.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 4));
+    tf.dispose([x, logits]);
+  });
+
+  it('the student preset for a teacher can be built with the teacher input', () => {
+    const student = buildPreset('lenet5-half', { seed: 1, inputShape: [...teacher.inputShape] });
+    expect(student.inputs[0]!.shape).toEqual([null, 32, 32, 1]);
+    student.dispose();
+  });
+});
