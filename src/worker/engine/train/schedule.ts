@@ -13,6 +13,26 @@ export class ScheduledAdam extends tf.AdamOptimizer {
   setLearningRate(value: number): void {
     this.learningRate = value;
   }
+
+  /**
+   * Adam's running powers beta1^t and beta2^t. tfjs keeps them private and,
+   * on setWeights, recomputes them with pow(), which differs in the last bits
+   * from the running product; a checkpoint saves them so that a resumed run
+   * continues bit for bit.
+   */
+  async betaPowers(): Promise<[number, number]> {
+    const own = this as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+    return [(await own.accBeta1.data())[0] ?? 1, (await own.accBeta2.data())[0] ?? 1];
+  }
+
+  /** Restores the values betaPowers() returned (after setWeights). */
+  restoreBetaPowers([beta1Power, beta2Power]: [number, number]): void {
+    const own = this as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+    tf.tidy(() => {
+      own.accBeta1.assign(tf.scalar(beta1Power));
+      own.accBeta2.assign(tf.scalar(beta2Power));
+    });
+  }
 }
 
 /** Cosine decay from `base` to `base * floor` over `total` steps. */

@@ -71,3 +71,21 @@ export async function replaceDirAtomic(
   }
   if (hadOld) await fs.rm(old, { recursive: true, force: true });
 }
+
+/**
+ * Undoes a replaceDirAtomic interrupted between its two renames (a kill at
+ * exactly that moment leaves the old folder under its temporary name and
+ * nothing at `target`): puts the old folder back. Harmless otherwise.
+ */
+export async function recoverDir(target: string): Promise<void> {
+  try {
+    await fs.access(target);
+    return;
+  } catch {
+    // missing: look for an old copy
+  }
+  const prefix = `.${path.basename(target)}.old-`;
+  const siblings = await fs.readdir(path.dirname(target)).catch(() => [] as string[]);
+  const old = siblings.find((name) => name.startsWith(prefix));
+  if (old) await fs.rename(path.join(path.dirname(target), old), target);
+}

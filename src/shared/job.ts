@@ -1,0 +1,165 @@
+import { z } from 'zod';
+
+/**
+ * The job protocol: one typed request (a JobSpec) and a stream of typed
+ * events. The command line, the app's main process and worker processes all
+ * speak it; every message is parsed with these schemas where it is received.
+ */
+
+export const DistillSettingsSchema = z.object({
+  epochs: z.number().int().min(1).max(10_000),
+  batchSize: z.number().int().min(1).max(65_536),
+  learningRate: z.number().positive().max(1),
+  /** Temperature tau of the distillation loss. */
+  temperature: z.number().positive().max(1000),
+  /** Small random shifts of the synthesized images while distilling. */
+  augment: z.boolean(),
+});
+export type DistillSettings = z.infer<typeof DistillSettingsSchema>;
+
+export const JobSpecSchema = z.object({
+  /** Teacher model: a folder or builtin:NAME. */
+  teacher: z.string().min(1),
+  /** Student architecture preset name. */
+  student: z.string().min(1),
+  /** Synthesis method name and its settings (validated by the method's declaration). */
+  method: z.string().min(1),
+  methodSettings: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
+  /** Size of the transfer set. */
+  samples: z.number().int().min(1).max(10_000_000),
+  /** Images per shard file: the unit of resumption and of parallel work. */
+  shardSize: z.number().int().min(1).max(1_000_000),
+  distill: DistillSettingsSchema,
+  /** Labelled test set (dataset spec); without one, agreement on held-back synthesized images is reported. */
+  testData: z.string().optional(),
+  /** Synthesized images held back from training to measure agreement. */
+  holdout: z.number().int().min(0).max(1_000_000),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1),
+  /** Parallel synthesis processes. */
+  workers: z.number().int().min(1).max(64),
+  /** Folder holding everything the job writes; a job started again on it resumes. */
+  runDir: z.string().min(1),
+});
+export type JobSpec = z.infer<typeof JobSpecSchema>;
+
+export const StageSchema = z.enum(['prepare', 'synthesize', 'distill', 'evaluate', 'report']);
+export type Stage = z.infer<typeof StageSchema>;
+
+export const ErrorInfoSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  fix: z.string(),
+  details: z.string().optional(),
+});
+
+/** What a finished transfer set looks like to the teacher. */
+export const DiagnosticsSchema = z.object({
+  count: z.number().int(),
+  /** Images per class of the teacher's argmax. */
+  classHistogram: z.array(z.number().int()),
+  /** Mean over images of the teacher's top-1 probability (temperature 1). */
+  meanTop1: z.number(),
+  /** Largest class share, and whether it exceeds half the set (collapse). */
+  dominantClass: z.number().int(),
+  dominantFraction: z.number(),
+  collapsed: z.boolean(),
+  /** PNG sample grid (one row per class), relative to the run folder. */
+  grid: z.string(),
+});
+export type Diagnostics = z.infer<typeof DiagnosticsSchema>;
+
+export const JobEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('stage'), stage: StageSchema, message: z.string() }),
+  z.object({
+    type: z.literal('progress'),
+    stage: StageSchema,
+    step: z.number(),
+    total: z.number(),
+    losses: z.record(z.string(), z.number()),
+    samplesPerSecond: z.number(),
+    etaSeconds: z.number().nullable(),
+  }),
+  z.object({ type: z.literal('log'), level: z.enum(['info', 'warn']), message: z.string() }),
+  z.object({ type: z.literal('checkpoint'), stage: StageSchema, message: z.string() }),
+  z.object({ type: z.literal('samples'), grid: z.string(), count: z.number().int() }),
+  z.object({ type: z.literal('done'), resultFile: z.string() }),
+  z.object({ type: z.literal('failed'), error: ErrorInfoSchema }),
+]);
+export type JobEvent = z.infer<typeof JobEventSchema>;
+
+const EvaluationSummarySchema = z.object({
+  accuracy: z.number(),
+  perClassAccuracy: z.array(z.number().nullable()),
+  confusion: z.array(z.array(z.number().int())),
+  agreementWithTeacher: z.number().optional(),
+  parameters: z.number().int(),
+  flopsPerImage: z.number(),
+  fileBytes: z.number().int().optional(),
+  latency: z.object({
+    msPerImageBatch1: z.number(),
+    msPerImageBatched: z.number(),
+    batchSize: z.number().int(),
+  }),
+});
+
+/** Everything a finished job reports; saved as result.json in the run folder and rendered as report.html. */
+export const JobResultSchema = z.object({
+  format: z.literal('distill-studio/job-result'),
+  version: z.literal(1),
+  spec: JobSpecSchema,
+  /** Method settings after defaults were applied. */
+  resolvedMethodSettings: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
+  backend: z.string(),
+  appVersion: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  teacher: z.object({
+    folder: z.string(),
+    fingerprint: z.string(),
+    architecture: z.string(),
+    parameters: z.number().int(),
+    flopsPerImage: z.number(),
+    fileBytes: z.number().int().optional(),
+  }),
+  student: z.object({
+    folder: z.string(),
+    fingerprint: z.string(),
+    architecture: z.string(),
+    parameters: z.number().int(),
+    flopsPerImage: z.number(),
+    fileBytes: z.number().int(),
+  }),
+  classNames: z.array(z.string()).optional(),
+  transferSet: DiagnosticsSchema.extend({
+    synthesisSeconds: z.number(),
+    samplesPerSecond: z.number(),
+    metrics: z.record(z.string(), z.number()),
+  }),
+  distillation: z.object({
+    seconds: z.number(),
+    resumedFromEpoch: z.number().int(),
+    lossPerEpoch: z.array(z.number()),
+    /** Per epoch: test accuracy with a test set, otherwise agreement on held-back synthesized images. */
+    metricPerEpoch: z.array(z.number().nullable()),
+    metricName: z.string(),
+  }),
+  /** Teacher vs student on the labelled test set, when one was given. */
+  evaluation: z
+    .object({
+      dataset: z.string(),
+      count: z.number().int(),
+      teacher: EvaluationSummarySchema,
+      student: EvaluationSummarySchema,
+    })
+    .optional(),
+  /** Teacher-student agreement on held-back synthesized images (always measured when holdout > 0). */
+  holdoutAgreement: z.number().nullable(),
+  /** Student accuracy divided by teacher accuracy, when measured. */
+  accuracyRatio: z.number().nullable(),
+  warnings: z.array(z.string()),
+});
+export type JobResult = z.infer<typeof JobResultSchema>;

@@ -1,0 +1,53 @@
+import type { ImageShape } from '../data/types.js';
+import type { Rng } from '../util/rng.js';
+
+/**
+ * Copies images `indices` of a flat NHWC float array into a new batch, each
+ * shifted by up to `maxShift` pixels per axis; vacated pixels take `fill`
+ * (per channel: the normalised value of a black pixel). Used to augment
+ * synthesized images while distilling.
+ */
+export function shiftedBatch(
+  inputs: Float32Array,
+  indices: ArrayLike<number>,
+  shape: ImageShape,
+  maxShift: number,
+  fill: readonly number[],
+  rng: Rng,
+): Float32Array {
+  const [h, w, c] = shape;
+  const size = h * w * c;
+  const out = new Float32Array(indices.length * size);
+  for (let b = 0; b < indices.length; b++) {
+    const src = (indices[b] ?? 0) * size;
+    const dst = b * size;
+    const dy = rng.int(2 * maxShift + 1) - maxShift;
+    const dx = rng.int(2 * maxShift + 1) - maxShift;
+    for (let y = 0; y < h; y++) {
+      const sy = y - dy;
+      for (let x = 0; x < w; x++) {
+        const sx = x - dx;
+        const inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
+        const from = src + (sy * w + sx) * c;
+        const to = dst + (y * w + x) * c;
+        for (let k = 0; k < c; k++) out[to + k] = inside ? (inputs[from + k] ?? 0) : (fill[k] ?? 0);
+      }
+    }
+  }
+  return out;
+}
+
+/** Copies images `indices` without change (the no-augmentation path). */
+export function gatherBatch(inputs: Float32Array, indices: ArrayLike<number>, size: number): Float32Array {
+  const out = new Float32Array(indices.length * size);
+  for (let b = 0; b < indices.length; b++) {
+    const src = (indices[b] ?? 0) * size;
+    out.set(inputs.subarray(src, src + size), b * size);
+  }
+  return out;
+}
+
+/** Copies rows `indices` of a flat row-major matrix with `width` columns. */
+export function gatherRows(values: Float32Array, indices: ArrayLike<number>, width: number): Float32Array {
+  return gatherBatch(values, indices, width);
+}

@@ -1,0 +1,380 @@
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { JobSpecSchema, type JobEvent, type JobResult, type JobSpec } from '../../../shared/job.js';
+import type { ModelCard } from '../../../shared/model-card.js';
+import { resolveSettings, type SettingFields, type SettingValues } from '../../../shared/settings.js';
+import { APP_VERSION } from '../app-info.js';
+import { currentBackend, initBackend } from '../backend/select.js';
+import { resolveDataset } from '../data/datasets.js';
+import type { LabeledImages } from '../data/types.js';
+import { distill } from '../distill/distill.js';
+import { UserError } from '../errors.js';
+import { evaluate } from '../eval/evaluate.js';
+import { loadClassifier, type LoadedClassifier } from '../models/classifier.js';
+import { saveModel } from '../models/io.js';
+import { getPreset } from '../models/presets.js';
+import { modelStats } from '../models/stats.js';
+import { inputSpace } from '../synthesis/init.js';
+import type { SynthesisMethod } from '../synthesis/method.js';
+import { getSynthesisMethod } from '../synthesis/registry.js';
+import { accuracyOf } from '../train/train-classifier.js';
+import { RateMeter } from '../train/progress.js';
+import { diagnoseTransferSet } from '../transfer/diagnostics.js';
+import { TransferSetStore } from '../transfer/store.js';
+import { writeFileAtomic } from '../util/atomic-fs.js';
+import { agreementOn } from './agreement.js';
+import { EventThrottle } from './events.js';
+import { ShardsInProcess, type ShardRunner } from './shards.js';
+
+/** What runs a job needs from its host (the CLI, a worker process, a test). */
+export interface JobHost {
+  emit(event: JobEvent): void;
+  signal?: AbortSignal;
+  /** Chooses where shards run; default: in this process. */
+  shardRunner?: (context: ShardRunnerContext) => ShardRunner;
+}
+
+/** What a shard runner needs to set up workers of its own. */
+export interface ShardRunnerContext {
+  spec: JobSpec;
+  method: SynthesisMethod;
+  settings: SettingValues<SettingFields>;
+  teacher: LoadedClassifier;
+  transferDir: string;
+}
+
+/** The files of a run folder. */
+export const RUN_FILES = {
+  spec: 'job.json',
+  transfer: 'transfer',
+  checkpoint: 'checkpoint',
+  student: 'student',
+  grid: 'samples.png',
+  result: 'result.json',
+} as const;
+
+/**
+ * Runs a job: synthesize the transfer set in shards, distill the student
+ * with per-epoch checkpoints, evaluate, and write result.json. Everything
+ * goes to spec.runDir; started again on the same folder with the same spec,
+ * it continues from what is there.
+ */
+export async function runJob(input: unknown, host: JobHost): Promise<JobResult> {
+  const spec = parseSpec(input);
+  const events = new EventThrottle((e) => host.emit(e));
+  const startedAt = new Date().toISOString();
+  const warnings: string[] = [];
+  const warn = (message: string): void => {
+    warnings.push(message);
+    events.emit({ type: 'log', level: 'warn', message });
+  };
+  events.emit({ type: 'stage', stage: 'prepare', message: 'Loading the teacher and checking the settings' });
+  const backend = currentBackend() ?? (await initBackend());
+  const runDir = path.resolve(spec.runDir);
+  await recordSpec(runDir, spec);
+  const method = getSynthesisMethod(spec.method);
+  const { settings, problems } = resolveSettings(method.fields, spec.methodSettings);
+  if (problems.length > 0) {
+    const first = problems[0]!;
+    throw new UserError(
+      'SETTINGS_INVALID',
+      `Setting ${first.name} of ${method.name}: ${first.message}`,
+      "Correct that setting (see the method's settings list)",
+    );
+  }
+  const teacher = await loadClassifier(spec.teacher);
+  const preset = getPreset(spec.student);
+  const student = preset.build({
+    numClasses: teacher.numClasses,
+    seed: spec.seed,
+    inputShape: [...teacher.inputShape],
+  });
+  try {
+    const test = spec.testData ? await resolveDataset(spec.testData, 'test') : undefined;
+    const space = inputSpace(teacher);
+
+    // 1. Transfer set, shard by shard; finished shards on disk are skipped.
+    const store = await TransferSetStore.open(
+      path.join(runDir, RUN_FILES.transfer),
+      {
+        inputShape: [...teacher.inputShape],
+        numClasses: teacher.numClasses,
+        totalSamples: spec.samples + spec.holdout,
+        shardSize: spec.shardSize,
+        method: method.name,
+        settings,
+        seed: spec.seed,
+        teacherFingerprint: teacher.fingerprint,
+      },
+      backend.name,
+    );
+    const pending = await store.pendingShards();
+    const total = spec.samples + spec.holdout;
+    const already = total - pending.reduce((n, s) => n + s.count, 0);
+    events.emit({
+      type: 'stage',
+      stage: 'synthesize',
+      message: `Synthesizing ${total} images with ${method.title}${already ? ` (${already} already on disk)` : ''}`,
+    });
+    const meter = new RateMeter(total - already);
+    const inFlight = new Map<number, number>();
+    let recorded = already;
+    const synthesisStarted = performance.now();
+    const runner =
+      host.shardRunner?.({ spec, method, settings, teacher, transferDir: store.dir }) ??
+      new ShardsInProcess(method, teacher, settings, store.dir);
+    await runner.run(pending, {
+      ...(host.signal ? { signal: host.signal } : {}),
+      onProgress: (index, p) => {
+        inFlight.set(index, p.done + (p.iteration / Math.max(1, p.iterations)) * p.batch);
+        const fresh = recorded - already + [...inFlight.values()].reduce((a, b) => a + b, 0);
+        events.emit({
+          type: 'progress',
+          stage: 'synthesize',
+          step: already + fresh,
+          total,
+          losses: p.losses,
+          samplesPerSecond: meter.rate(fresh),
+          etaSeconds: finite(meter.etaSeconds(fresh)),
+        });
+      },
+      onShard: async (entry) => {
+        await store.recordShard(entry);
+        inFlight.delete(entry.index);
+        recorded += entry.count;
+        events.emit({
+          type: 'checkpoint',
+          stage: 'synthesize',
+          message: `shard ${entry.index + 1} saved (${recorded}/${total} images)`,
+        });
+      },
+    });
+    const synthesisSeconds = (performance.now() - synthesisStarted) / 1000;
+    const set = await store.readAll();
+    const diagnostics = await diagnoseTransferSet(
+      set,
+      {
+        inputShape: teacher.inputShape,
+        numClasses: teacher.numClasses,
+        preprocessing: teacher.preprocessing,
+        ...(teacher.card?.classNames ? { classNames: teacher.card.classNames } : {}),
+      },
+      path.join(runDir, RUN_FILES.grid),
+    );
+    events.emit({ type: 'samples', grid: diagnostics.grid, count: set.count });
+    if (diagnostics.collapsed) {
+      warn(
+        `The transfer set collapsed: ${(diagnostics.dominantFraction * 100).toFixed(1)}% of the images are class ${diagnostics.dominantClass} to the teacher. The student will learn little about the other classes; try another sigma, learning rate or method.`,
+      );
+    }
+
+    // 2. Distillation on the first spec.samples images; the rest are held back.
+    const size = teacher.inputShape[0] * teacher.inputShape[1] * teacher.inputShape[2];
+    const k = teacher.numClasses;
+    const trainSet = {
+      count: spec.samples,
+      inputs: set.inputs.subarray(0, spec.samples * size),
+      logits: set.logits.subarray(0, spec.samples * k),
+    };
+    const held = {
+      count: spec.holdout,
+      inputs: set.inputs.subarray(spec.samples * size),
+      logits: set.logits.subarray(spec.samples * k),
+    };
+    const metricName = test ? 'test accuracy' : 'hold-out agreement';
+    const card = studentCard(preset.name, teacher, spec, backend.name, method.name);
+    events.emit({
+      type: 'stage',
+      stage: 'distill',
+      message: `Distilling into ${preset.name} for ${spec.distill.epochs} epochs`,
+    });
+    const distilled = await distill(student, trainSet, {
+      settings: spec.distill,
+      space,
+      numClasses: k,
+      seed: spec.seed,
+      checkpointDir: path.join(runDir, RUN_FILES.checkpoint),
+      card,
+      epochMetric: (s) =>
+        test
+          ? accuracyOf(s, test, teacher.preprocessing, teacher.inputShape)
+          : agreementOn(s, held.inputs, held.logits, held.count, teacher.inputShape, k),
+      ...(host.signal ? { signal: host.signal } : {}),
+      onProgress: (p) =>
+        events.emit({
+          type: 'progress',
+          stage: 'distill',
+          step: p.step,
+          total: p.totalSteps,
+          losses: { distillation: p.loss, ...(p.metric !== undefined ? { [metricName]: p.metric } : {}) },
+          samplesPerSecond: p.samplesPerSecond,
+          etaSeconds: finite(p.etaSeconds),
+        }),
+      onCheckpoint: (epoch) =>
+        events.emit({ type: 'checkpoint', stage: 'distill', message: `epoch ${epoch} saved` }),
+    });
+
+    // 3. Evaluation and the saved student.
+    events.emit({
+      type: 'stage',
+      stage: 'evaluate',
+      message: test
+        ? `Evaluating teacher and student on ${test.count} labelled images`
+        : 'Measuring agreement on held-back images',
+    });
+    const studentFolder = path.join(runDir, RUN_FILES.student);
+    const saved = await saveModel(student, studentFolder, card);
+    const studentClassifier = {
+      model: student,
+      inputShape: teacher.inputShape,
+      numClasses: k,
+      preprocessing: teacher.preprocessing,
+      fileBytes: saved.fileBytes,
+    };
+    const evaluation = test ? await evaluateBoth(teacher, studentClassifier, test) : undefined;
+    const holdoutAgreement =
+      held.count > 0
+        ? await agreementOn(student, held.inputs, held.logits, held.count, teacher.inputShape, k)
+        : null;
+    const teacherStats = modelStats(teacher.model);
+    const studentStats = modelStats(student);
+    const result: JobResult = {
+      format: 'distill-studio/job-result',
+      version: 1,
+      spec,
+      resolvedMethodSettings: settings,
+      backend: backend.name,
+      appVersion: APP_VERSION,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      teacher: {
+        folder: teacher.folder,
+        fingerprint: teacher.fingerprint,
+        architecture: teacher.card?.architecture ?? 'imported',
+        parameters: teacherStats.parameters,
+        flopsPerImage: teacherStats.flopsPerImage,
+        ...(teacher.fileBytes !== undefined ? { fileBytes: teacher.fileBytes } : {}),
+      },
+      student: {
+        folder: studentFolder,
+        fingerprint: saved.fingerprint,
+        architecture: preset.name,
+        parameters: studentStats.parameters,
+        flopsPerImage: studentStats.flopsPerImage,
+        fileBytes: saved.fileBytes,
+      },
+      ...(teacher.card?.classNames ? { classNames: teacher.card.classNames } : {}),
+      transferSet: {
+        ...diagnostics,
+        synthesisSeconds,
+        samplesPerSecond: (total - already) / Math.max(synthesisSeconds, 1e-9),
+        metrics: averageMetrics(store),
+      },
+      distillation: {
+        seconds: distilled.seconds,
+        resumedFromEpoch: distilled.resumedFromEpoch,
+        lossPerEpoch: distilled.lossPerEpoch,
+        metricPerEpoch: distilled.metricPerEpoch,
+        metricName,
+      },
+      ...(evaluation ? { evaluation } : {}),
+      holdoutAgreement,
+      accuracyRatio: evaluation ? evaluation.student.accuracy / evaluation.teacher.accuracy : null,
+      warnings,
+    };
+    const resultFile = path.join(runDir, RUN_FILES.result);
+    await writeFileAtomic(resultFile, JSON.stringify(result, null, 2) + '\n');
+    events.emit({ type: 'done', resultFile });
+    return result;
+  } finally {
+    student.dispose();
+    teacher.model.dispose();
+  }
+}
+
+function parseSpec(input: unknown): JobSpec {
+  const parsed = JobSpecSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.join('.') || 'job';
+    throw new UserError(
+      'JOB_INVALID',
+      `The job's ${where} is invalid: ${issue?.message ?? 'unknown problem'}`,
+      `Correct ${where} and start the job again`,
+    );
+  }
+  return parsed.data;
+}
+
+/** Saves the spec in the run folder, or checks that a resumed run uses the same one. */
+async function recordSpec(runDir: string, spec: JobSpec): Promise<void> {
+  const file = path.join(runDir, RUN_FILES.spec);
+  // Only the number of worker processes may change between a run and its resumption.
+  const comparable = (s: JobSpec): string => JSON.stringify({ ...s, workers: 0, runDir: '' });
+  if (existsSync(file)) {
+    const previous = JobSpecSchema.safeParse(JSON.parse(await fs.readFile(file, 'utf8')));
+    if (previous.success && comparable(previous.data) === comparable(spec)) return;
+    throw new UserError(
+      'RUN_SETTINGS_CHANGED',
+      `The run folder ${runDir} holds a job with other settings`,
+      'Choose a new run folder, or start the job with the settings saved in its job.json to resume it',
+    );
+  }
+  await writeFileAtomic(file, JSON.stringify(spec, null, 2) + '\n');
+}
+
+function studentCard(
+  architecture: string,
+  teacher: LoadedClassifier,
+  spec: JobSpec,
+  backend: string,
+  method: string,
+): ModelCard {
+  return {
+    format: 'distill-studio/model',
+    version: 1,
+    architecture,
+    inputShape: [...teacher.inputShape],
+    numClasses: teacher.numClasses,
+    ...(teacher.card?.classNames ? { classNames: teacher.card.classNames } : {}),
+    preprocessing: teacher.preprocessing,
+    provenance: {
+      createdAt: new Date().toISOString(),
+      appVersion: APP_VERSION,
+      backend,
+      seed: spec.seed,
+      producedBy: `distill --method ${method} --samples ${spec.samples} --epochs ${spec.distill.epochs}`,
+      teacherFingerprint: teacher.fingerprint,
+    },
+  };
+}
+
+async function evaluateBoth(
+  teacher: LoadedClassifier,
+  student: Parameters<typeof evaluate>[0],
+  test: LabeledImages,
+): Promise<NonNullable<JobResult['evaluation']>> {
+  const strip = (e: Awaited<ReturnType<typeof evaluate>>) => {
+    const { dataset: _dataset, backend: _backend, ...rest } = e;
+    return rest;
+  };
+  const t = await evaluate(teacher, test);
+  const s = await evaluate(student, test, { teacher });
+  return { dataset: test.source, count: test.count, teacher: strip(t), student: strip(s) };
+}
+
+function averageMetrics(store: TransferSetStore): Record<string, number> {
+  const shards = store.manifest().shards;
+  const sums: Record<string, number> = {};
+  let count = 0;
+  for (const shard of shards) {
+    count += shard.count;
+    for (const [name, value] of Object.entries(shard.metrics))
+      sums[name] = (sums[name] ?? 0) + value * shard.count;
+  }
+  return Object.fromEntries(Object.entries(sums).map(([name, sum]) => [name, sum / Math.max(1, count)]));
+}
+
+function finite(value: number): number | null {
+  return Number.isFinite(value) ? value : null;
+}

@@ -1,0 +1,81 @@
+import type { SettingValues, SettingFields } from '../../../shared/settings.js';
+import type { Classifier } from '../eval/evaluate.js';
+import type { SynthesisMethod, SynthesisProgress } from '../synthesis/method.js';
+import { writeShardFile } from '../transfer/shard-file.js';
+import type { ShardEntry } from '../transfer/store.js';
+
+/** One shard to synthesize: its place in the set, size and seed. */
+export interface ShardTask {
+  index: number;
+  count: number;
+  seed: number;
+}
+
+/** Callbacks of a shard runner; `onShard` records a finished shard (the coordinator's job). */
+export interface ShardCallbacks {
+  onProgress(index: number, progress: SynthesisProgress): void;
+  onShard(entry: ShardEntry): Promise<void>;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs shard tasks somewhere: in this process (ShardsInProcess) or in a pool
+ * of worker processes (worker-pool.ts). Both write shard files themselves and
+ * hand the entries back, so the manifest has a single writer.
+ */
+export interface ShardRunner {
+  run(tasks: ShardTask[], callbacks: ShardCallbacks): Promise<void>;
+}
+
+/** Synthesizes one shard and writes its file; shared by both runners. */
+export async function synthesizeShard(
+  method: SynthesisMethod,
+  teacher: Classifier,
+  settings: SettingValues<SettingFields>,
+  dir: string,
+  task: ShardTask,
+  onProgress: (progress: SynthesisProgress) => void,
+  signal?: AbortSignal,
+): Promise<ShardEntry> {
+  const started = performance.now();
+  const synthesizer = method.create(teacher, settings);
+  const batch = await synthesizer.synthesize(task.count, task.seed, {
+    onProgress,
+    ...(signal ? { signal } : {}),
+  });
+  const file = await writeShardFile(dir, task.index, batch);
+  return {
+    index: task.index,
+    count: task.count,
+    seed: task.seed,
+    file: file.file,
+    sha256: file.sha256,
+    seconds: (performance.now() - started) / 1000,
+    metrics: batch.metrics,
+  };
+}
+
+/** Runs shards one after another in this process (workers = 1, tests, the Electron worker itself). */
+export class ShardsInProcess implements ShardRunner {
+  constructor(
+    private readonly method: SynthesisMethod,
+    private readonly teacher: Classifier,
+    private readonly settings: SettingValues<SettingFields>,
+    private readonly dir: string,
+  ) {}
+
+  async run(tasks: ShardTask[], callbacks: ShardCallbacks): Promise<void> {
+    for (const task of tasks) {
+      const entry = await synthesizeShard(
+        this.method,
+        this.teacher,
+        this.settings,
+        this.dir,
+        task,
+        (p) => callbacks.onProgress(task.index, p),
+        callbacks.signal,
+      );
+      await callbacks.onShard(entry);
+    }
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Entry of a synthesis worker process: receives shard tasks over IPC,
+ * synthesizes each with the named method and teacher, writes the shard
+ * file and reports its entry. Started by the engine's WorkerPool.
+ */
+import { ToShardWorkerSchema, type FromShardWorker } from '../shared/worker-protocol.js';
+import { initBackend, parseBackendName } from './engine/backend/select.js';
+import { toErrorInfo } from './engine/errors.js';
+import { synthesizeShard } from './engine/job/shards.js';
+import { loadClassifier, type LoadedClassifier } from './engine/models/classifier.js';
+import { getSynthesisMethod } from './engine/synthesis/registry.js';
+import { resolveSettings } from '../shared/settings.js';
+
+const teachers = new Map<string, LoadedClassifier>();
+
+function reply(message: FromShardWorker): void {
+  process.send?.(message);
+}
+
+process.on('message', (raw: unknown) => {
+  void handle(raw).catch((error: unknown) => reply({ type: 'failed', error: toErrorInfo(error) }));
+});
+
+async function handle(raw: unknown): Promise<void> {
+  const message = ToShardWorkerSchema.parse(raw);
+  if (message.type === 'stop') {
+    process.disconnect?.();
+    return;
+  }
+  const backendName = parseBackendName(message.backend);
+  const backend = await initBackend(backendName === 'auto' ? {} : { force: backendName });
+  let teacher = teachers.get(message.teacher);
+  if (!teacher) {
+    teacher = await loadClassifier(message.teacher);
+    teachers.set(message.teacher, teacher);
+  }
+  const method = getSynthesisMethod(message.method);
+  const { settings } = resolveSettings(method.fields, message.settings);
+  const entry = await synthesizeShard(
+    method,
+    teacher,
+    settings,
+    message.transferDir,
+    message.task,
+    (progress) => reply({ type: 'progress', index: message.task.index, progress }),
+  );
+  reply({ type: 'shard-done', entry, backend: backend.name });
+}
