@@ -1,0 +1,82 @@
+import type { JobResult } from './job.js';
+import { escapeHtml, formatDate, formatInteger, formatNumber, formatSeconds } from './report-format.js';
+import { keyValueTable } from './report-sections.js';
+
+/**
+ * The settings section of the HTML report: everything needed to make the
+ * same run again (method and its resolved settings, distillation settings,
+ * seed, backend, app version) and to tell which models were used (folders
+ * and fingerprints). Values are printed as the job recorded them.
+ */
+
+type Setting = string | number | boolean;
+
+/** A setting as text: numbers without float noise, booleans as on/off. */
+function settingText(value: Setting): string {
+  if (typeof value === 'boolean') return value ? 'on' : 'off';
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : formatNumber(value, 8);
+  return value;
+}
+
+const code = (text: string): string => `<code>${escapeHtml(text)}</code>`;
+
+/** The method's settings after defaults, marking the ones the user chose. */
+function methodSettingsTable(result: JobResult): string {
+  const entries = Object.entries(result.resolvedMethodSettings);
+  if (entries.length === 0) return '<p class="note">This method has no settings.</p>';
+  const chosen = new Set(Object.keys(result.spec.methodSettings));
+  return keyValueTable(
+    entries.map(([key, value]) => [
+      code(key),
+      `${code(settingText(value))}${chosen.has(key) ? ' <span class="note">(set for this run)</span>' : ''}`,
+    ]),
+  );
+}
+
+/** Synthesis, distillation, run and model settings, then the method's own settings. */
+export function settingsSection(result: JobResult): string {
+  const { spec } = result;
+  const d = spec.distill;
+  const synthesis = keyValueTable([
+    ['Method', code(spec.method)],
+    ['Images to distill on', formatInteger(spec.samples)],
+    ['Images held back to measure agreement', formatInteger(spec.holdout)],
+    ['Images per shard', formatInteger(spec.shardSize)],
+    ['Parallel synthesis processes', formatInteger(spec.workers)],
+  ]);
+  const distillation = keyValueTable([
+    ['Epochs', formatInteger(d.epochs)],
+    ['Batch size', formatInteger(d.batchSize)],
+    ['Learning rate', code(settingText(d.learningRate))],
+    ['Temperature', code(settingText(d.temperature))],
+    ['Random shifts (augmentation)', d.augment ? 'on' : 'off'],
+  ]);
+  const run = keyValueTable([
+    ['Seed', code(String(spec.seed))],
+    ['Backend', code(result.backend)],
+    ['App version', code(result.appVersion)],
+    ['Started', escapeHtml(formatDate(result.startedAt))],
+    ['Finished', escapeHtml(formatDate(result.finishedAt))],
+    ['Distillation time', escapeHtml(formatSeconds(result.distillation.seconds))],
+    ['Labelled test set', spec.testData === undefined ? 'none' : code(spec.testData)],
+    ['Run folder', code(spec.runDir)],
+  ]);
+  const models = keyValueTable([
+    ['Teacher', code(spec.teacher)],
+    ['Teacher folder', code(result.teacher.folder)],
+    ['Teacher fingerprint', code(result.teacher.fingerprint)],
+    ['Student preset', code(spec.student)],
+    ['Student folder', code(result.student.folder)],
+    ['Student fingerprint', code(result.student.fingerprint)],
+  ]);
+  return (
+    '<section id="settings"><h2>Settings</h2>' +
+    '<p class="note">Everything needed to make this run again: the same settings and seed give the same student on the same backend. ' +
+    'The run folder also holds them as result.json.</p>' +
+    '<div class="charts-2">' +
+    `<div><h3>Synthesis</h3>${synthesis}<h3>Method settings</h3>${methodSettingsTable(result)}</div>` +
+    `<div><h3>Distillation</h3>${distillation}<h3>Run</h3>${run}</div>` +
+    '</div>' +
+    `<h3>Models</h3>${models}</section>`
+  );
+}

@@ -1,0 +1,246 @@
+import { describe, expect, it } from 'vitest';
+import { JobResultSchema } from '../../src/shared/job.js';
+import {
+  formatBytes,
+  formatCompact,
+  formatDate,
+  formatInteger,
+  formatMs,
+  formatPercent,
+  formatRatio,
+  formatSeconds,
+} from '../../src/shared/report-format.js';
+import { escapeHtml, REPORT_CSP, renderReportHtml, summarySentence } from '../../src/shared/report-html.js';
+import { niceTicks } from '../../src/shared/report-svg.js';
+import { CLASS_COUNTS, makeResult } from './report-fixture.js';
+
+/** The HTML of the element with this id, up to its closing tag (sections are not nested). */
+function section(html: string, id: string): string {
+  const start = html.indexOf(`<section id="${id}"`);
+  expect(start, `section ${id}`).toBeGreaterThanOrEqual(0);
+  return html.slice(start, html.indexOf('</section>', start));
+}
+
+function count(text: string, needle: string): number {
+  return text.split(needle).length - 1;
+}
+
+/** The numbers in a confusion table's cells, row by row, without the totals column. */
+function confusionCells(html: string, model: string): number[][] {
+  const start = html.indexOf(`<table class="confusion" data-model="${model}">`);
+  const table = html.slice(start, html.indexOf('</table>', start));
+  return [...table.matchAll(/<tbody>.*<\/tbody>/gs)]
+    .flatMap((m) => m[0].split('</tr>'))
+    .filter((row) => row.includes('<td'))
+    .map((row) =>
+      [...row.matchAll(/<td(?: class="zero")? style=[^>]*>(\d+)<\/td>/g)].map((m) => Number(m[1])),
+    );
+}
+
+const hostile = '<script>alert(1)</script>';
+const names = ['zero', hostile, 'a & b', '"quoted"', "it's", 'five', 'six', 'seven', 'eight', 'nine'];
+
+describe('number formatting', () => {
+  it('writes numbers for people', () => {
+    expect(formatPercent(0.98934)).toBe('98.93%');
+    expect(formatPercent(0.98934, 1)).toBe('98.9%');
+    expect(formatPercent(Number.NaN)).toBe('n/a');
+    expect(formatCompact(61_706)).toBe('61.7k');
+    expect(formatCompact(846_000)).toBe('846k');
+    expect(formatCompact(999_950)).toBe('1M');
+    expect(formatCompact(4_200_000)).toBe('4.2M');
+    expect(formatCompact(512)).toBe('512');
+    expect(formatInteger(1_234_567)).toBe('1,234,567');
+    expect(formatBytes(250)).toBe('250 B');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(3 * 1024 * 1024)).toBe('3.0 MiB');
+    expect(formatMs(0.412)).toBe('0.412 ms');
+    expect(formatMs(3.214)).toBe('3.21 ms');
+    expect(formatMs(1250)).toBe('1.25 s');
+    expect(formatSeconds(42.25)).toBe('42.3 s');
+    expect(formatSeconds(192)).toBe('3 min 12 s');
+    expect(formatRatio(4.0002)).toBe('4x');
+    expect(formatRatio(3.46)).toBe('3.5x');
+    expect(formatDate('2025-03-14T10:22:31.000Z')).toBe('2025-03-14 10:22 UTC');
+  });
+
+  it('picks round axis ticks that cover the values', () => {
+    expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(niceTicks(0.32, 2.31)).toEqual([0, 0.5, 1, 1.5, 2, 2.5]);
+    expect(niceTicks(5, 5).length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('escapeHtml', () => {
+  it('escapes markup, ampersands and both quotes', () => {
+    expect(escapeHtml(`${hostile} & "x" 'y'`)).toBe(
+      '&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot; &#39;y&#39;',
+    );
+    expect(escapeHtml('plain text 123')).toBe('plain text 123');
+  });
+});
+
+describe('renderReportHtml with a labelled test set', () => {
+  const result = makeResult({
+    classNames: names,
+    warnings: ['Teacher file <img src=x onerror=alert(2)> looked odd'],
+  });
+  const html = renderReportHtml(result, {});
+
+  it('is built from a schema-valid result', () => {
+    expect(() => JobResultSchema.parse(result)).not.toThrow();
+  });
+
+  it('says in one sentence how much accuracy the student keeps and how much smaller it is', () => {
+    // Teacher 93 and student 195 wrong answers out of 10,000: 99.07% and 98.05%; 61,706 / 15,426 parameters = 4x.
+    const expected =
+      "The student keeps 99.0% of the teacher's accuracy (98.05% against 99.07% on 10,000 labelled test images) with 4x fewer parameters.";
+    expect(summarySentence(result)).toBe(expected);
+    expect(html).toContain(escapeHtml(expected));
+  });
+
+  it('compares teacher and student in a table', () => {
+    const table = section(html, 'comparison');
+    for (const text of [
+      '99.07%',
+      '98.05%',
+      'keeps 98.97%',
+      '98.43%',
+      '96.40%',
+      '61.7k',
+      '15.4k',
+      '4x fewer',
+      '846k',
+      '212k',
+      '244.1 KiB',
+      '62.5 KiB',
+      '3.9x smaller',
+      '1.84 ms',
+      '0.920 ms',
+      '2x faster',
+      '0.210 ms',
+      '0.060 ms',
+      '3.5x faster',
+      'batches of 256',
+    ]) {
+      expect(table, text).toContain(text);
+    }
+  });
+
+  it('draws one bar per class per model and labels the classes', () => {
+    const chart = section(html, 'per-class');
+    expect(count(chart, 'data-series="teacher"')).toBe(10);
+    expect(count(chart, 'data-series="student"')).toBe(10);
+    expect(chart).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+  });
+
+  it('shows both confusion matrices with their counts', () => {
+    const teacherCells = confusionCells(html, 'teacher');
+    expect(teacherCells).toEqual(result.evaluation?.teacher.confusion);
+    expect(confusionCells(html, 'student')).toEqual(result.evaluation?.student.confusion);
+    // Row totals are printed too, with a thousands separator.
+    expect(section(html, 'per-class')).toContain(`>${formatInteger(CLASS_COUNTS[1])}</td>`);
+  });
+
+  it('draws the loss and metric curves with a point per epoch', () => {
+    const curves = section(html, 'curves');
+    expect(count(curves, '<svg')).toBe(2);
+    expect(count(curves, '<circle data-series="loss"')).toBe(12);
+    expect(count(curves, '<circle data-series="test accuracy"')).toBe(12);
+    expect(curves).toContain('>Epoch<');
+  });
+
+  it('describes the transfer set', () => {
+    const transfer = section(html, 'transfer-set');
+    expect(count(transfer, 'data-series="images"')).toBe(10);
+    for (const text of ['6,500', '87.34%', '1 min 36 s', '68.1 images/s', 'fit loss', '0.0421'])
+      expect(transfer).toContain(text);
+    expect(transfer).not.toContain('class="warning"');
+    expect(transfer).toContain('samples.png');
+    expect(transfer).not.toContain('<img');
+  });
+
+  it('records the settings needed to reproduce the run', () => {
+    const settings = section(html, 'settings');
+    for (const text of [
+      'soft-target',
+      'iterations',
+      '300',
+      'sha256:aa11',
+      'sha256:bb22',
+      'wasm',
+      '0.1.0',
+      '/home/ana/runs/demo',
+      'mnist-digits',
+      '(set for this run)',
+    ]) {
+      expect(settings).toContain(text);
+    }
+  });
+
+  it('loads nothing from outside and declares a strict CSP', () => {
+    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">`);
+    expect(REPORT_CSP).toBe("default-src 'none'; img-src data:; style-src 'unsafe-inline'");
+    expect(html).not.toMatch(/https?:\/\//);
+    expect(html).not.toMatch(/<(script|link|iframe|object)/i);
+    expect(html).not.toMatch(/src="(?!data:)/);
+    expect(html).not.toMatch(/url\(/);
+  });
+
+  it('escapes every text taken from the result', () => {
+    expect(html).not.toContain(hostile);
+    expect(html).not.toContain('<img src=x');
+    expect(html).toContain('&lt;img src=x onerror=alert(2)&gt;');
+    expect(html).not.toContain('"quoted"');
+    expect(html).toContain('&quot;quoted&quot;');
+    expect(html).toContain('a &amp; b');
+    expect(html).toContain('it&#39;s');
+  });
+
+  it('embeds the sample grid as a data: URI when given, one label per row', () => {
+    const withGrid = renderReportHtml(result, { gridPngBase64: 'iVBORw0KGgo=' });
+    expect(withGrid).toContain('src="data:image/png;base64,iVBORw0KGgo="');
+    expect(count(section(withGrid, 'transfer-set').split('grid-labels')[1] ?? '', '<span>')).toBe(10);
+    // Something that is not base64 must not reach the attribute.
+    expect(renderReportHtml(result, { gridPngBase64: '"><b>x' })).not.toContain('<img');
+  });
+});
+
+describe('renderReportHtml without a labelled test set', () => {
+  const result = makeResult({ withEvaluation: false, collapsed: true });
+  const html = renderReportHtml(result, {});
+
+  it('reports hold-out agreement and says no test set was given', () => {
+    const expected =
+      "No labelled test set was given, so the student was checked against the teacher instead: it gives the teacher's answer on 96.4% of 500 held-back synthesized images, with 4x fewer parameters.";
+    expect(summarySentence(result)).toBe(expected);
+    expect(html).toContain(escapeHtml(expected));
+  });
+
+  it('marks accuracy and latency as not measured and leaves out the confusion matrices', () => {
+    expect(section(html, 'comparison')).toContain('not measured');
+    expect(section(html, 'comparison')).toContain('96.40%');
+    expect(section(html, 'comparison')).not.toContain('n/a');
+    expect(html).not.toContain('class="confusion"');
+    expect(section(html, 'per-class')).toContain('none was given');
+    expect(section(html, 'settings')).toContain('>none<');
+  });
+
+  it('names classes by number and warns about a collapsed transfer set', () => {
+    const transfer = section(html, 'transfer-set');
+    expect(transfer).toContain('The transfer set collapsed');
+    expect(transfer).toContain('71.0%');
+    expect(transfer).toContain('>9</text>');
+  });
+
+  it('draws a gap where an epoch has no metric', () => {
+    const curves = section(html, 'curves');
+    expect(count(curves, '<circle data-series="hold-out agreement"')).toBe(11);
+    expect(curves).toMatch(/d="M[^"]*L[^"]*M/);
+  });
+
+  it('still says something when nothing was measured', () => {
+    const bare = { ...result, holdoutAgreement: null };
+    expect(summarySentence(bare)).toContain('was not measured');
+  });
+});
