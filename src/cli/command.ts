@@ -10,12 +10,14 @@ export interface OptionSpec {
   description: string;
   /** Default shown in help (and used when the option is absent). */
   default?: string;
+  /** May be given several times (values arrive as a string array). */
+  multiple?: boolean;
 }
 
 /** Parsed arguments of one command. */
 export interface ParsedArgs {
   positionals: string[];
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | string[] | undefined>;
 }
 
 /** What a command hands back: JSON for `--json`, text for people. */

@@ -6,17 +6,26 @@ import { parseCommandArgs } from './args.js';
 import { GLOBAL_OPTIONS, type Command, type CommandContext, type OptionSpec } from './command.js';
 import { backendsCommand } from './commands/backends.js';
 import { dataCommand } from './commands/data.js';
+import { distillCommand } from './commands/distill.js';
 import { evaluateCommand } from './commands/evaluate.js';
 import { inspectCommand } from './commands/inspect.js';
+import { methodsCommand } from './commands/methods.js';
 import { presetsCommand } from './commands/presets.js';
 import { trainTeacherCommand } from './commands/train-teacher.js';
 import { ProgressBar, type ProgressSink } from './progress-bar.js';
 
 /** Every subcommand, by name. */
 export const COMMANDS: ReadonlyMap<string, Command> = new Map(
-  [inspectCommand, trainTeacherCommand, evaluateCommand, dataCommand, presetsCommand, backendsCommand].map(
-    (c) => [c.name, c],
-  ),
+  [
+    distillCommand,
+    methodsCommand,
+    inspectCommand,
+    trainTeacherCommand,
+    evaluateCommand,
+    dataCommand,
+    presetsCommand,
+    backendsCommand,
+  ].map((c) => [c.name, c]),
 );
 
 /** Exit codes: documented in --help and the README. */

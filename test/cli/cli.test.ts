@@ -45,6 +45,37 @@ describe('command line', () => {
     expect(badBackend.stderr).toMatch(/wasm/);
   });
 
+  it('lists the synthesis methods with every setting, and refuses bad ones', async () => {
+    const methods = await runCli('methods');
+    expect(methods.code).toBe(0);
+    expect(methods.stdout).toMatch(/soft-target: Soft-targeted synthesis \(Wang 2021\)/);
+    expect(methods.stdout).toMatch(
+      /sigma\s+Spread of the feature-space normal distribution.*\(default: 1\.5 \[0\.01\.\.100\]\)/,
+    );
+    const badSet = await runCli('distill', '--set', 'sigma', '--run', path.join(work, 'never'));
+    expect(badSet.code).toBe(2);
+    expect(badSet.stderr).toMatch(/--set "sigma" is not NAME=VALUE\. Fix: /);
+    const badMethod = await runCli('distill', '--method', 'dafl', '--run', path.join(work, 'never'));
+    expect(badMethod.code).toBe(1);
+    expect(badMethod.stderr).toContain('Use one of: soft-target, zskd, noise');
+    const badValue = await runCli(
+      'distill',
+      '--set',
+      'sigma=-1',
+      '--workers',
+      '1',
+      '--backend',
+      'wasm',
+      '--quiet',
+      '--run',
+      path.join(work, 'bad-sigma'),
+    );
+    expect(badValue.code).toBe(1);
+    expect(badValue.stderr).toMatch(
+      /Setting sigma of soft-target: must be a number from 0\.01 to 100, got "-1"/,
+    );
+  });
+
   it('reports the backend it runs on', async () => {
     const run = await runCli('backends', '--json', '--backend', 'cpu');
     expect(run.code).toBe(0);

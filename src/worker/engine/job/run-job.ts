@@ -71,7 +71,6 @@ export async function runJob(input: unknown, host: JobHost): Promise<JobResult> 
   events.emit({ type: 'stage', stage: 'prepare', message: 'Loading the teacher and checking the settings' });
   const backend = currentBackend() ?? (await initBackend());
   const runDir = path.resolve(spec.runDir);
-  await recordSpec(runDir, spec);
   const method = getSynthesisMethod(spec.method);
   const { settings, problems } = resolveSettings(method.fields, spec.methodSettings);
   if (problems.length > 0) {
@@ -82,13 +81,21 @@ export async function runJob(input: unknown, host: JobHost): Promise<JobResult> 
       "Correct that setting (see the method's settings list)",
     );
   }
-  const teacher = await loadClassifier(spec.teacher);
   const preset = getPreset(spec.student);
-  const student = preset.build({
-    numClasses: teacher.numClasses,
-    seed: spec.seed,
-    inputShape: [...teacher.inputShape],
-  });
+  const teacher = await loadClassifier(spec.teacher);
+  let student: ReturnType<typeof preset.build>;
+  try {
+    // Only a job whose settings and models check out gets a run folder.
+    await recordSpec(runDir, spec);
+    student = preset.build({
+      numClasses: teacher.numClasses,
+      seed: spec.seed,
+      inputShape: [...teacher.inputShape],
+    });
+  } catch (error) {
+    teacher.model.dispose();
+    throw error;
+  }
   try {
     const test = spec.testData ? await resolveDataset(spec.testData, 'test') : undefined;
     const space = inputSpace(teacher);
