@@ -47,4 +47,30 @@ export const SHARED_FIELDS = {
     description:
       'Starting images: uniform noise over the pixel range, standard normal noise, or smooth (blurred, low-resolution) noise.',
   },
+  tv: {
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 1000,
+    advanced: true,
+    description: 'Weight of a smoothness prior (total variation) on the images; 0 = off, as in the paper.',
+  },
+  l2: {
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 1000,
+    advanced: true,
+    description: 'Weight of a prior keeping pixel values near the data mean; 0 = off, as in the paper.',
+  },
+  jitter: {
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 16,
+    integer: true,
+    advanced: true,
+    description:
+      'Shift the images by up to this many pixels at random at each step, so features must not depend on exact positions; 0 = off.',
+  },
 } as const satisfies Record<string, SettingField>;

@@ -4,6 +4,8 @@ import { SHARED_FIELDS } from './fields.js';
 import { initialInputs, type InitKind } from './init.js';
 import { klToTargets } from './losses.js';
 import type { SynthesisMethod, Synthesizer } from './method.js';
+import { imagePrior, jitterer } from './priors.js';
+import type { InputLoss } from './optimize-inputs.js';
 import { runBatches } from './run-batches.js';
 import type { Classifier } from '../eval/evaluate.js';
 import { splitTeacher, type TeacherNet } from './teacher-net.js';
@@ -87,6 +89,7 @@ function create(classifier: Classifier, settings: Settings): Synthesizer {
   return {
     synthesize: (count, seed, options) =>
       runBatches(runner, count, seed, options ?? {}, (batch, batchSeed) => {
+        const jitter = jitterer(teacher.space, settings.jitter, batchSeed + 2);
         const targets = tf.tidy(() =>
           softTargets(
             teacher,
@@ -97,14 +100,15 @@ function create(classifier: Classifier, settings: Settings): Synthesizer {
         return {
           start: initialInputs(teacher.space, batch, settings.init as InitKind, batchSeed + 1),
           targets,
-          loss: (x) => {
-            const [h, logits] = teacher.featuresAndLogits(x);
+          loss: (x): InputLoss => {
+            const [h, logits] = teacher.featuresAndLogits(jitter(x));
             const kl = tf.mul(klToTargets(targets, logits, tau), klWeight) as tf.Scalar;
             const activation = tf.mean(tf.abs(h)) as tf.Scalar;
-            return {
-              total: tf.sub(kl, tf.mul(activation, settings.lambdaA)) as tf.Scalar,
-              parts: { kl, activation },
-            };
+            const total = tf.sub(kl, tf.mul(activation, settings.lambdaA)) as tf.Scalar;
+            const prior = imagePrior(x, settings);
+            return prior
+              ? { total: tf.add(total, prior) as tf.Scalar, parts: { kl, activation, prior } }
+              : { total, parts: { kl, activation } };
           },
         };
       }),

@@ -7,6 +7,8 @@ import { SHARED_FIELDS } from './fields.js';
 import { initialInputs, type InitKind } from './init.js';
 import { crossEntropyToTargets } from './losses.js';
 import type { SynthesisMethod } from './method.js';
+import { imagePrior, jitterer } from './priors.js';
+import type { InputLoss } from './optimize-inputs.js';
 import { runBatches } from './run-batches.js';
 import { splitTeacher } from './teacher-net.js';
 
@@ -105,16 +107,20 @@ function create(classifier: Classifier, settings: Settings) {
           c.length,
         ]);
         offset += batch;
+        const jitter = jitterer(teacher.space, settings.jitter, batchSeed + 2);
         return {
           start: initialInputs(teacher.space, batch, settings.init as InitKind, batchSeed + 1),
           targets,
-          loss: (x) => {
+          loss: (x): InputLoss => {
             const ce = crossEntropyToTargets(
               targets,
-              teacher.model.apply(x) as tf.Tensor2D,
+              teacher.model.apply(jitter(x)) as tf.Tensor2D,
               settings.temperature,
             );
-            return { total: ce, parts: { crossEntropy: ce } };
+            const prior = imagePrior(x, settings);
+            return prior
+              ? { total: tf.add(ce, prior) as tf.Scalar, parts: { crossEntropy: ce, prior } }
+              : { total: ce, parts: { crossEntropy: ce } };
           },
         };
       });

@@ -141,6 +141,24 @@ describe('synthesis methods', () => {
     });
   }
 
+  it('image priors (off by default) make smoother images, reproducibly', async () => {
+    const method = getSynthesisMethod('soft-target');
+    const roughness = (x: Float32Array): number => {
+      let sum = 0;
+      for (let i = 0; i < x.length; i++) if (i % 32 !== 31) sum += Math.abs(x[i + 1]! - x[i]!);
+      return sum / x.length;
+    };
+    const make = (extra: Record<string, number>) =>
+      method
+        .create(teacher, resolveSettings(method.fields, { iterations: 30, batchSize: 32, ...extra }).settings)
+        .synthesize(32, 2);
+    const plain = await make({});
+    const smooth = await make({ tv: 50, l2: 5, jitter: 2 });
+    expect(roughness(smooth.inputs)).toBeLessThan(roughness(plain.inputs) * 0.8);
+    expect(smooth.metrics.prior).toBeGreaterThan(0);
+    expect((await make({ tv: 50, l2: 5, jitter: 2 })).inputs).toEqual(smooth.inputs);
+  });
+
   it('noise: unoptimised images labelled by the teacher', async () => {
     const method = getSynthesisMethod('noise');
     const out = await method.create(teacher, defaultSettings(method.fields)).synthesize(20, 1);
