@@ -16,7 +16,8 @@ install: $(NODE_MODULES_STAMP)
 # The main job: distill the built-in MNIST teacher into lenet5-half without
 # data, evaluate on the held-out real digits, write runs/demo/report.html.
 demo: install
-	$(CLI) distill --teacher builtin:mnist-lenet5 --student lenet5-half --method soft-target --test-data mnist-digits --run runs/demo
+	$(CLI) distill --teacher builtin:mnist-lenet5 --student lenet5-half --method soft-target \
+		--samples 4000 --set iterations=150 --epochs 40 --test-data mnist-digits --run runs/demo
 
 test: install
 	npm test
@@ -28,6 +29,13 @@ example-teacher: install
 # A Fashion-MNIST LeNet-5 teacher (needs: apt-get install dataset-fashion-mnist).
 fashion-teacher: install
 	$(CLI) train-teacher --data fashion-mnist --arch lenet5 --augment shift-flip --epochs 30 --seed 1 --out runs/fashion-lenet5 --overwrite
+
+# Benchmarks (slow; results in bench/results/*.json). Fashion-MNIST needs its teacher: make fashion-teacher.
+bench: install
+	node --import tsx bench/backend-speed.ts
+	node --import tsx bench/parallel-speedup.ts
+	node --import tsx bench/paper-table.ts --datasets mnist,fashion --samples 4000 --iterations 150 --epochs 40 \
+		--real-epochs mnist:20,fashion:5 --extra-budget fashion:12000x200
 
 clean:
 	rm -rf out runs .tmp
