@@ -115,7 +115,7 @@ for (const name of (values.datasets ?? '').split(',').filter(Boolean)) {
     scratch.dispose();
     // KD with the real (unlabelled) training images.
     const x = toInputTensor(train, { start: 0, end: train.count }, teacher.preprocessing, teacher.inputShape);
-    const logits = teacher.model.predict(x) as tf.Tensor;
+    const logits = teacher.model.predict(x, { batchSize: 500 }) as tf.Tensor;
     const realSet = {
       count: train.count,
       inputs: (await x.data()) as Float32Array,
