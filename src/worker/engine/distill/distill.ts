@@ -3,11 +3,12 @@ import type { ModelCard } from '../../../shared/model-card.js';
 import { tf, type tfl } from '../tf.js';
 import { RateMeter } from '../train/progress.js';
 import { cosineRate, ScheduledAdam } from '../train/schedule.js';
+import { optimizeStep } from '../train/step.js';
 import { Rng } from '../util/rng.js';
 import type { InputSpace } from '../synthesis/init.js';
 import { distillationLoss } from '../synthesis/losses.js';
 import { restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { gatherBatch, gatherRows, shiftedBatch } from './shift.js';
+import { gatherBatch, shiftedBatch } from './shift.js';
 
 /** The transfer set in memory: inputs (normalised NHWC) and the teacher's logits. */
 export interface TransferData {
@@ -96,18 +97,14 @@ export async function distill(
           ? shiftedBatch(data.inputs, indices, space.inputShape, MAX_SHIFT, space.low, rng)
           : gatherBatch(data.inputs, indices, size);
         const x = tf.tensor4d(pixels, [indices.length, h, w, c]);
-        const t = tf.tensor2d(gatherRows(data.logits, indices, numClasses), [indices.length, numClasses]);
-        const cost = optimizer.minimize(
+        const t = tf.tensor2d(gatherBatch(data.logits, indices, numClasses), [indices.length, numClasses]);
+        const loss = await optimizeStep(
+          optimizer,
+          variables,
           () =>
             distillationLoss(t, student.apply(x, { training: true }) as tf.Tensor2D, settings.temperature),
-          true,
-          variables,
-        );
-        tf.dispose([x, t]);
-        const loss = cost ? ((await cost.data())[0] ?? NaN) : NaN;
-        cost?.dispose();
-        if (!Number.isFinite(loss))
-          throw new Error(`distillation diverged at epoch ${epoch} (loss ${loss}); lower the learning rate`);
+          `distillation epoch ${epoch}`,
+        ).finally(() => tf.dispose([x, t]));
         epochLoss += loss;
         done += indices.length;
         const now = performance.now();
@@ -115,7 +112,6 @@ export async function distill(
           lastReport = now;
           report(epoch, step + 1, loss);
         }
-        await new Promise<void>((resolve) => setImmediate(resolve));
       }
       lossPerEpoch.push(epochLoss / stepsPerEpoch);
       const metric = options.epochMetric ? await options.epochMetric(student) : null;

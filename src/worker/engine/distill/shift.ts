@@ -37,7 +37,7 @@ export function shiftedBatch(
   return out;
 }
 
-/** Copies images `indices` without change (the no-augmentation path). */
+/** Copies items `indices` (images, or rows of logits) of `size` values each, unchanged. */
 export function gatherBatch(inputs: Float32Array, indices: ArrayLike<number>, size: number): Float32Array {
   const out = new Float32Array(indices.length * size);
   for (let b = 0; b < indices.length; b++) {
@@ -45,9 +45,4 @@ export function gatherBatch(inputs: Float32Array, indices: ArrayLike<number>, si
     out.set(inputs.subarray(src, src + size), b * size);
   }
   return out;
-}
-
-/** Copies rows `indices` of a flat row-major matrix with `width` columns. */
-export function gatherRows(values: Float32Array, indices: ArrayLike<number>, width: number): Float32Array {
-  return gatherBatch(values, indices, width);
 }

@@ -1,8 +1,9 @@
-import { checkCompatible, toInputTensor } from '../data/preprocess.js';
+import { checkCompatible } from '../data/preprocess.js';
 import type { ImageShape, LabeledImages, Preprocessing } from '../data/types.js';
 import { modelStats } from '../models/stats.js';
 import { tf, type tfl } from '../tf.js';
 import { measureLatency, type Latency } from './latency.js';
+import { predictClasses } from './predict.js';
 
 /** A classifier with what is needed to feed it: its input shape and preprocessing. */
 export interface Classifier {
@@ -87,20 +88,4 @@ export async function evaluate(
     latency: await measureLatency(subject.model, subject.inputShape),
     backend: tf.getBackend(),
   };
-}
-
-/** Arg-max class of each image in [start, end). */
-async function predictClasses(
-  subject: Classifier,
-  data: LabeledImages,
-  start: number,
-  end: number,
-): Promise<Int32Array> {
-  const classes = tf.tidy(() => {
-    const x = toInputTensor(data, { start, end }, subject.preprocessing, subject.inputShape);
-    return tf.argMax(subject.model.predict(x) as tf.Tensor, -1);
-  });
-  const values = (await classes.data()) as Int32Array;
-  classes.dispose();
-  return values;
 }

@@ -1,4 +1,5 @@
 import { tf } from '../tf.js';
+import { yieldToEventLoop } from '../train/step.js';
 import { clipToRange, type InputSpace } from './init.js';
 
 /** Loss terms of one step: `total` is minimised, the named parts are reported. */
@@ -48,7 +49,7 @@ export async function optimizeInputs(
       if (iteration % reportEvery === 0 || iteration === options.iterations) {
         losses = await readParts(() => loss(x as unknown as tf.Tensor4D));
         options.onReport?.(iteration, losses);
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await yieldToEventLoop();
       }
     }
     return { inputs: x.clone() as tf.Tensor4D, losses };

@@ -3,8 +3,10 @@ import type { ImageShape, LabeledImages, Preprocessing } from '../data/types.js'
 import { tf, type tfl } from '../tf.js';
 import { Rng } from '../util/rng.js';
 import { augmentBatch, type AugmentOptions } from './augment.js';
+import { predictClasses } from '../eval/predict.js';
 import { RateMeter } from './progress.js';
 import { cosineRate, ScheduledAdam } from './schedule.js';
+import { optimizeStep } from './step.js';
 
 /** Settings of supervised training on labelled images (example teachers, baselines). */
 export interface TrainSettings {
@@ -84,23 +86,16 @@ export async function trainClassifier(
           : toInputTensor(data, indices, preprocessing, inputShape);
         const labels = batch ? batch.labels : Uint8Array.from(indices, (i) => data.labels[i] ?? 0);
         const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), data.numClasses));
-        const cost = optimizer.minimize(
-          () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor),
-          true,
+        lastLoss = await optimizeStep(
+          optimizer,
           variables,
-        );
-        tf.dispose([x, y]);
-        lastLoss = cost ? ((await cost.data())[0] ?? NaN) : NaN;
-        cost?.dispose();
-        if (!Number.isFinite(lastLoss)) {
-          throw new Error(
-            `training diverged at step ${step + 1} (loss ${lastLoss}); lower the learning rate`,
-          );
-        }
+          () =>
+            tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+          `training step ${step + 1}`,
+        ).finally(() => tf.dispose([x, y]));
         epochLoss += lastLoss;
         step++;
         if (step % 10 === 0) report();
-        await yieldToEventLoop();
       }
       lossPerEpoch.push(epochLoss / stepsPerEpoch);
       const validationAccuracy = options.validation
@@ -147,18 +142,8 @@ export async function accuracyOf(
   let correct = 0;
   for (let start = 0; start < data.count; start += batchSize) {
     const end = Math.min(data.count, start + batchSize);
-    const predicted = tf.tidy(() => {
-      const x = toInputTensor(data, { start, end }, preprocessing, inputShape);
-      return tf.argMax(model.predict(x) as tf.Tensor, -1);
-    });
-    const values = await predicted.data();
-    predicted.dispose();
+    const values = await predictClasses({ model, inputShape, preprocessing }, data, start, end);
     for (let i = 0; i < values.length; i++) if (values[i] === data.labels[start + i]) correct++;
   }
   return data.count > 0 ? correct / data.count : 0;
-}
-
-/** Lets timers and IPC run between steps so a worker stays responsive. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
