@@ -1,0 +1,101 @@
+/**
+ * Entry of a task worker process: runs one task the app's services send
+ * (a distillation job, a teacher import, a catalog measurement) and reports
+ * over the parent channel. Engine work never runs on the app's main process.
+ */
+import { cpus } from 'node:os';
+import type { JobEvent } from '../shared/job.js';
+import { ToTaskWorkerSchema, type FromTaskWorker, type Task } from '../shared/task-protocol.js';
+import { initBackend, type BackendInfo } from './engine/backend/select.js';
+import { toErrorInfo, UserError } from './engine/errors.js';
+import { runJob } from './engine/job/run-job.js';
+import { WorkerPool } from './engine/job/worker-pool.js';
+import { buildCatalog } from './engine/catalog.js';
+import { importProjectTeacher } from './engine/models/project-teacher.js';
+import { writeReport } from './engine/report/write-report.js';
+import { parentChannel } from './parent-channel.js';
+
+const channel = parentChannel();
+const controller = new AbortController();
+let started = false;
+
+function reply(message: FromTaskWorker): void {
+  channel.send(message);
+}
+
+channel.onMessage((raw) => {
+  const parsed = ToTaskWorkerSchema.safeParse(raw);
+  if (!parsed.success) {
+    reply({
+      type: 'failed',
+      cancelled: false,
+      error: {
+        code: 'TASK_INVALID',
+        message: 'The worker received a task it does not understand',
+        fix: 'Restart Distill Studio; if it happens again, report it with the details',
+        details: parsed.error.message,
+      },
+    });
+    return;
+  }
+  const message = parsed.data;
+  if (message.type === 'cancel') {
+    controller.abort(new UserError('CANCELLED', 'The run was cancelled', 'Press Resume to continue it'));
+    return;
+  }
+  if (started) return; // one task per worker
+  started = true;
+  void run(message.task).then(
+    (backend) => {
+      reply({ type: 'finished', ...backend });
+      exitSoon(0);
+    },
+    (error: unknown) => {
+      reply({ type: 'failed', error: toErrorInfo(error), cancelled: controller.signal.aborted });
+      exitSoon(1);
+    },
+  );
+});
+
+async function run(task: Task): Promise<{ backend: string; backendNote: string }> {
+  const backend = await initBackend({});
+  switch (task.type) {
+    case 'catalog':
+      reply({ type: 'catalog', catalog: buildCatalog(task.inputShape, task.numClasses) });
+      break;
+    case 'import-teacher': {
+      const imported = await importProjectTeacher(task.choice, task.teacherDir);
+      reply({ type: 'teacher-imported', ...imported });
+      break;
+    }
+    case 'run-job': {
+      // The 'done' event goes out only once the report is written too.
+      let done: JobEvent | undefined;
+      const spec = { ...task.spec, workers: Math.min(task.spec.workers, cpus().length) };
+      const result = await runJob(spec, {
+        emit: (event) => {
+          if (event.type === 'done') done = event;
+          else reply({ type: 'job-event', event });
+        },
+        signal: controller.signal,
+        ...(spec.workers > 1 ? { shardRunner: (context) => new WorkerPool(context, backend.name) } : {}),
+      });
+      await writeReport(spec.runDir, result);
+      if (done) reply({ type: 'job-event', event: done });
+      break;
+    }
+  }
+  return { backend: backend.name, backendNote: describeBackend(backend) };
+}
+
+/** One line on which backend runs and why the faster ones do not. */
+function describeBackend(info: BackendInfo): string {
+  const skipped = info.tried.filter((t) => t.error).map((t) => `${t.name}: ${t.error}`);
+  const how = info.requested === 'auto' ? 'chosen automatically' : 'forced by the DISTILL_BACKEND setting';
+  return skipped.length > 0 ? `${how}; not available: ${skipped.join('; ')}` : how;
+}
+
+/** Lets the last message flush before the process ends. */
+function exitSoon(code: number): void {
+  setTimeout(() => process.exit(code), 50);
+}
