@@ -40,6 +40,22 @@ export default tseslint.config(
     },
   },
   {
+    // Only the thin desktop shell touches Electron; the services run in plain Node (browser mode, tests).
+    files: ['src/main/**/*.ts'],
+    ignores: ['src/main/index.ts', 'src/main/electron/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'electron', message: 'Only src/main/index.ts and src/main/electron/ may import Electron.' },
+            { name: 'electron-store', message: 'Only the desktop shell uses electron-store; services take a KeyValueStore.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['bin/**/*.js', 'scripts/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

@@ -102,7 +102,7 @@ export const ExportResultSchema = z.object({ path: z.string().nullable() });
 
 export const API = {
   'app.info': { params: z.object({}), result: AppInfoSchema },
-  /** Architectures measured for an input shape and class count (defaults: 28x28x1, 10). */
+  /** Architectures measured for an input shape and class count (defaults: 32x32x1, 10). */
   'catalog.get': {
     params: z.object({
       inputShape: z
@@ -210,8 +210,7 @@ export interface DistillStudioBridge {
   onEvent(listener: (event: unknown) => void): () => void;
 }
 
-/** The IPC channels the preload uses (nothing else is exposed). */
-export const IPC_CHANNELS = { request: 'distill-studio:request', event: 'distill-studio:event' } as const;
+export { IPC_CHANNELS } from './ipc-channels.js';
 
 /** A request refused before reaching a handler. */
 export function invalidRequestError(problem: string): ErrorInfo {

@@ -44,6 +44,10 @@ export const TeacherChoiceSchema = z.discriminatedUnion('kind', [
     preset: z.string().min(1),
     weights: z.string().min(1, 'Choose the weights file'),
     numClasses: z.number().int().min(2).max(100_000),
+    /** Height, width, channels the weights were trained for; default: the preset's own. */
+    inputShape: z
+      .tuple([z.number().int().min(1), z.number().int().min(1), z.number().int().min(1)])
+      .optional(),
   }),
 ]);
 export type TeacherChoice = z.infer<typeof TeacherChoiceSchema>;

@@ -68,7 +68,8 @@ export const DEFAULT_SETUP: ProjectSetup = {
   seed: 1,
 };
 
-const DEFAULT_SHAPE: [number, number, number] = [28, 28, 1];
+// The built-in example's input (LeNet-5 takes digits padded to 32x32).
+const DEFAULT_SHAPE: [number, number, number] = [32, 32, 1];
 
 type Handlers = { [M in ApiMethod]: (params: z_infer<M>) => Promise<ApiResult<M>> };
 type z_infer<M extends ApiMethod> = ReturnType<(typeof API)[M]['params']['parse']>;

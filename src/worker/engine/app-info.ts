@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 /** The app version from package.json, recorded in every artifact. */
 export const APP_VERSION: string = (() => {
   try {
-    const pkg: unknown = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+    const root = process.env['DISTILL_STUDIO_ROOT'];
+    const file = root ? `${root}/package.json` : new URL('../../../package.json', import.meta.url);
+    const pkg: unknown = JSON.parse(readFileSync(file, 'utf8'));
     if (pkg && typeof pkg === 'object' && 'version' in pkg && typeof pkg.version === 'string')
       return pkg.version;
   } catch {

@@ -32,8 +32,13 @@ export const forkLauncher: WorkerLauncher = (entry) => {
   };
 };
 
+/** Set by the desktop app: the built synthesis worker entry (bundling moves this file). */
+export const SHARD_WORKER_ENV = 'DISTILL_SHARD_WORKER';
+
 /** Path of the synthesis worker entry next to this engine (source or built). */
 export function shardWorkerEntry(): string {
+  const fromEnv = process.env[SHARD_WORKER_ENV];
+  if (fromEnv) return fromEnv;
   const here = fileURLToPath(import.meta.url);
   return here.endsWith('.ts')
     ? fileURLToPath(new URL('../../shard-worker.ts', import.meta.url))

@@ -14,9 +14,14 @@ export const BUILTIN_MODELS: Readonly<Record<string, { folder: string; descripti
 
 const PREFIX = 'builtin:';
 
+/** Set by the desktop app for its workers: where the bundled app keeps package.json and examples/. */
+export const APP_ROOT_ENV = 'DISTILL_STUDIO_ROOT';
+
 /** The app's root folder (where package.json and examples/ are). */
 export function appRoot(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+  return (
+    process.env[APP_ROOT_ENV] ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..')
+  );
 }
 
 /**

@@ -45,7 +45,13 @@ export async function importProjectTeacher(
       };
     }
     case 'preset': {
-      await importPresetWeights(choice.preset, path.resolve(choice.weights), choice.numClasses, teacherDir);
+      await importPresetWeights(
+        choice.preset,
+        path.resolve(choice.weights),
+        choice.numClasses,
+        teacherDir,
+        choice.inputShape,
+      );
       const label = `${choice.preset} with weights from ${path.resolve(choice.weights)}`;
       return { ref: teacherDir, summary: await summarizeTeacher(teacherDir, label) };
     }
@@ -99,8 +105,9 @@ export async function importPresetWeights(
   weightsFile: string,
   numClasses: number,
   target: string,
+  inputShape?: [number, number, number],
 ): Promise<void> {
-  const preset = getPreset(name);
+  const shape = inputShape ?? getPreset(name).inputShape;
   let bytes: Buffer;
   try {
     bytes = await fs.readFile(weightsFile);
@@ -112,15 +119,15 @@ export async function importPresetWeights(
       { cause: error },
     );
   }
-  const model = buildPreset(name, { numClasses, seed: 0 });
+  const model = buildPreset(name, { numClasses, seed: 0, inputShape: shape });
   try {
     const sizes = model.weights.map((w) => w.shape.reduce((a: number, b) => a * (b ?? 1), 1));
     const expected = sizes.reduce((a, b) => a + b, 0) * 4;
     if (bytes.byteLength !== expected) {
       throw new UserError(
         'WEIGHTS_SIZE_MISMATCH',
-        `The weights file has ${bytes.byteLength} bytes, but ${name} with ${numClasses} classes needs exactly ${expected} bytes (${expected / 4} float32 values)`,
-        'Check the architecture and the number of classes, or export the model as a TensorFlow.js folder and import that instead',
+        `The weights file has ${bytes.byteLength} bytes, but ${name} for ${shape.join('x')} images and ${numClasses} classes needs exactly ${expected} bytes (${expected / 4} float32 values)`,
+        'Check the architecture, image size and number of classes, or export the model as a TensorFlow.js folder and import that instead',
       );
     }
     const values = new Float32Array(
@@ -146,9 +153,9 @@ export async function importPresetWeights(
       format: 'distill-studio/model',
       version: 1,
       architecture: name,
-      inputShape: [...preset.inputShape],
+      inputShape: [...shape],
       numClasses,
-      preprocessing: defaultPreprocessing(preset.inputShape, preset.inputShape),
+      preprocessing: defaultPreprocessing(shape, shape),
       provenance: {
         createdAt: new Date().toISOString(),
         appVersion: APP_VERSION,

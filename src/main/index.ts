@@ -1,0 +1,104 @@
+/**
+ * The desktop app's main process: one window, the menu, the IPC handler
+ * that hands validated requests to the services, and the services' workers
+ * as utility processes. All engine work runs in those workers.
+ */
+import { app, BrowserWindow, ipcMain, Menu, session, shell } from 'electron';
+import Store from 'electron-store';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { IPC_CHANNELS } from '../shared/ipc-channels.js';
+import { handleIpcRequest } from './ipc-handler.js';
+import { ALLOWED_PERMISSIONS, isAllowedNavigation, secureWebPreferences } from './security.js';
+import { electronDialogs } from './electron/dialogs.js';
+import { buildMenu } from './electron/menu.js';
+import { electronPdfPrinter } from './electron/print-pdf.js';
+import { utilityLauncher } from './electron/utility-launcher.js';
+import { Services } from './services/services.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const appUrl =
+  process.env['ELECTRON_RENDERER_URL'] ?? pathToFileURL(path.join(here, '../renderer/index.html')).href;
+
+if (!app.requestSingleInstanceLock()) app.quit();
+
+let services: Services | undefined;
+let window: BrowserWindow | undefined;
+
+function createWindow(): BrowserWindow {
+  const win = new BrowserWindow({
+    width: 1280,
+    height: 800,
+    minWidth: 1024,
+    minHeight: 700,
+    title: 'Distill Studio',
+    show: false,
+    webPreferences: secureWebPreferences(path.join(here, '../preload/index.cjs')),
+  });
+  win.once('ready-to-show', () => win.show());
+  // No navigation away from the app and no new windows; links open in the user's browser.
+  win.webContents.on('will-navigate', (event, url) => {
+    if (!isAllowedNavigation(url, appUrl)) event.preventDefault();
+  });
+  win.webContents.setWindowOpenHandler(({ url }) => {
+    if (url.startsWith('https://')) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  void win.loadURL(appUrl);
+  return win;
+}
+
+void app.whenReady().then(() => {
+  const root = app.getAppPath();
+  const workerEnv = {
+    DISTILL_STUDIO_ROOT: root,
+    DISTILL_SHARD_WORKER: path.join(here, 'shard-worker.js'),
+  };
+  const store = new Store<Record<string, unknown>>({ name: 'distill-studio' });
+  services = new Services({
+    store: { get: (key) => store.get(key), set: (key, value) => store.set(key, value) },
+    workspace: path.join(app.getPath('documents'), 'Distill Studio'),
+    launch: utilityLauncher(workerEnv),
+    taskEntry: path.join(here, 'task-worker.js'),
+    shell: 'electron',
+    version: app.getVersion(),
+    dialogs: electronDialogs,
+    pdf: electronPdfPrinter,
+  });
+  const live = services;
+
+  session.defaultSession.setPermissionRequestHandler((_wc, permission, callback) =>
+    callback(ALLOWED_PERMISSIONS.includes(permission)),
+  );
+  ipcMain.handle(IPC_CHANNELS.request, async (event, payload: unknown) => {
+    const frame = event.senderFrame;
+    const sender = frame ? { url: frame.url, isMainFrame: frame === event.sender.mainFrame } : null;
+    return handleIpcRequest(live, sender, payload, appUrl);
+  });
+  live.subscribe((event) => {
+    for (const win of BrowserWindow.getAllWindows()) win.webContents.send(IPC_CHANNELS.event, event);
+  });
+
+  Menu.setApplicationMenu(buildMenu({ workspace: path.join(app.getPath('documents'), 'Distill Studio') }));
+  window = createWindow();
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) window = createWindow();
+  });
+});
+
+app.on('second-instance', () => {
+  if (window) {
+    if (window.isMinimized()) window.restore();
+    window.focus();
+  }
+});
+
+app.on('web-contents-created', (_event, contents) => {
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+});
+
+app.on('window-all-closed', () => {
+  if (process.platform !== 'darwin') app.quit();
+});
+
+app.on('before-quit', () => services?.shutdown());

@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ApiMethod, ApiParams, ApiResult } from '../../src/shared/api.js';
+import type { ErrorInfo } from '../../src/shared/errors.js';
+import { memoryStore, type KeyValueStore } from '../../src/main/services/project-store.js';
+import { Services, type ServiceDeps } from '../../src/main/services/services.js';
+import { forkLauncher, type WorkerLauncher } from '../../src/worker/engine/job/launcher.js';
+
+export const TASK_ENTRY = fileURLToPath(new URL('../../src/worker/task-worker.ts', import.meta.url));
+
+/** Services over a temporary workspace and an in-memory store, with real worker processes. */
+export function makeServices(
+  options: { store?: KeyValueStore; launch?: WorkerLauncher; deps?: Partial<ServiceDeps> } = {},
+): { services: Services; workspace: string; store: KeyValueStore; cleanup: () => void } {
+  const workspace = mkdtempSync(path.join(tmpdir(), 'ds-ws-'));
+  const store = options.store ?? memoryStore();
+  const services = new Services({
+    store,
+    workspace,
+    launch: options.launch ?? forkLauncher,
+    taskEntry: TASK_ENTRY,
+    shell: 'browser',
+    version: 'test',
+    ...options.deps,
+  });
+  return {
+    services,
+    workspace,
+    store,
+    cleanup: () => {
+      services.shutdown();
+      rmSync(workspace, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Calls a method and returns its result, failing the test with the error if refused. */
+export async function call<M extends ApiMethod>(
+  services: Services,
+  method: M,
+  params: ApiParams<M>,
+): Promise<ApiResult<M>> {
+  const reply = await services.handle({ method, params });
+  if (!reply.ok) throw new Error(`${method} refused: ${reply.error.code}: ${reply.error.message}`);
+  return reply.result as ApiResult<M>;
+}
+
+/** Calls a method that must be refused and returns the error. */
+export async function refused(services: Services, method: string, params: unknown): Promise<ErrorInfo> {
+  const reply = await services.handle({ method, params });
+  if (reply.ok) throw new Error(`${method} was accepted but should have been refused`);
+  return reply.error;
+}
+
+/** A budget that runs in seconds: enough to exercise every stage. */
+export const TINY_SETUP = {
+  samples: 60,
+  holdout: 20,
+  methodSettings: { iterations: 3, batchSize: 40 },
+  distill: { epochs: 1, batchSize: 32, learningRate: 0.001, temperature: 20, augment: false },
+  testData: 'mnist-digits',
+} as const;
+
+export async function waitFor<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 120_000,
+): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
