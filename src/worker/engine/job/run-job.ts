@@ -30,6 +30,8 @@ import { ShardsInProcess, type ShardRunner } from './shards.js';
 export interface JobHost {
   emit(event: JobEvent): void;
   signal?: AbortSignal;
+  /** Least time between sample grids drawn while the set grows (default 3 s; 0: after every shard). */
+  samplesEveryMs?: number;
   /** Chooses where shards run; default: in this process. */
   shardRunner?: (context: ShardRunnerContext) => ShardRunner;
 }
@@ -42,6 +44,9 @@ export interface ShardRunnerContext {
   teacher: LoadedClassifier;
   transferDir: string;
 }
+
+/** Least time between two sample grids drawn while the transfer set grows. */
+const GRID_EVERY_MS = 3000;
 
 /** The files of a run folder. */
 export const RUN_FILES = {
@@ -124,6 +129,14 @@ export async function runJob(input: unknown, host: JobHost): Promise<JobResult> 
       message: `Synthesizing ${total} images with ${method.title}${already ? ` (${already} already on disk)` : ''}`,
     });
     const meter = new RateMeter(total - already);
+    const setInfo = {
+      inputShape: teacher.inputShape,
+      numClasses: teacher.numClasses,
+      preprocessing: teacher.preprocessing,
+      ...(teacher.card?.classNames ? { classNames: teacher.card.classNames } : {}),
+    };
+    const gridFile = path.join(runDir, RUN_FILES.grid);
+    let lastGrid = -Infinity;
     const inFlight = new Map<number, number>();
     let recorded = already;
     const synthesisStarted = performance.now();
@@ -154,20 +167,19 @@ export async function runJob(input: unknown, host: JobHost): Promise<JobResult> 
           stage: 'synthesize',
           message: `shard ${entry.index + 1} saved (${recorded}/${total} images)`,
         });
+        // The sample grid grows with the set (from the teacher's stored answers: no extra inference).
+        if (performance.now() - lastGrid >= (host.samplesEveryMs ?? GRID_EVERY_MS) && recorded < total) {
+          lastGrid = performance.now();
+          const unmade = (await store.pendingShards()).map((s) => s.index);
+          const partial = await store.readAll({ exclude: unmade });
+          const grid = await diagnoseTransferSet(partial, setInfo, gridFile);
+          events.emit({ type: 'samples', grid: grid.grid, count: partial.count });
+        }
       },
     });
     const synthesisSeconds = (performance.now() - synthesisStarted) / 1000;
     const set = await store.readAll();
-    const diagnostics = await diagnoseTransferSet(
-      set,
-      {
-        inputShape: teacher.inputShape,
-        numClasses: teacher.numClasses,
-        preprocessing: teacher.preprocessing,
-        ...(teacher.card?.classNames ? { classNames: teacher.card.classNames } : {}),
-      },
-      path.join(runDir, RUN_FILES.grid),
-    );
+    const diagnostics = await diagnoseTransferSet(set, setInfo, gridFile);
     events.emit({ type: 'samples', grid: diagnostics.grid, count: set.count });
     if (diagnostics.collapsed) {
       warn(

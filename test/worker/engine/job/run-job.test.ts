@@ -37,7 +37,10 @@ describe('a job: synthesize -> distill -> evaluate', () => {
   it('runs end to end with typed events, writes its artifacts and leaks no tensors', async () => {
     const events: JobEvent[] = [];
     const before = tf.memory().numTensors;
-    const result = await runJob(spec('full'), { emit: (e) => events.push(JobEventSchema.parse(e)) });
+    const result = await runJob(spec('full'), {
+      emit: (e) => events.push(JobEventSchema.parse(e)),
+      samplesEveryMs: 0,
+    });
     expect(tf.memory().numTensors).toBe(before);
     expect(events.filter((e) => e.type === 'stage').map((e) => e.type === 'stage' && e.stage)).toEqual([
       'prepare',
@@ -50,6 +53,9 @@ describe('a job: synthesize -> distill -> evaluate', () => {
     expect(progress.some((e) => e.stage === 'distill' && 'distillation' in e.losses)).toBe(true);
     expect(events.filter((e) => e.type === 'checkpoint' && e.stage === 'synthesize')).toHaveLength(4);
     expect(events.at(-1)).toMatchObject({ type: 'done' });
+    // The sample grid grows shard by shard (3 partial grids of 4 shards), then the final one.
+    const grids = events.filter((e) => e.type === 'samples').map((e) => e.type === 'samples' && e.count);
+    expect(grids).toEqual([40, 80, 120, 160]);
     const saved = JobResultSchema.parse(
       JSON.parse(readFileSync(path.join(work, 'full', 'result.json'), 'utf8')),
     );
