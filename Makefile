@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.install-stamp
 CLI := node bin/distill-studio.js
 
-.PHONY: demo test install example-teacher fashion-teacher bench clean
+.PHONY: demo test install chromium app example-teacher fashion-teacher bench clean
 
 $(NODE_MODULES_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -19,8 +19,19 @@ demo: install
 	$(CLI) distill --teacher builtin:mnist-lenet5 --student lenet5-half --method soft-target \
 		--samples 4000 --set iterations=150 --epochs 40 --test-data mnist-digits --run runs/demo
 
-test: install
+# Debian's Chromium drives the end-to-end tests (Playwright) and PDF export in browser mode.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the end-to-end tests"; \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
+
+test: install chromium
 	npm test
+
+# The app in browser mode (no Electron binary needed): prints the address to open.
+app: install
+	npm run serve
 
 # Rebuilds the shipped example teacher (fixed seed; see README).
 example-teacher: install

@@ -40,6 +40,20 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/renderer/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [...nodeOnly, 'electron', '@tensorflow/*', '**/main/**', '**/worker/**'].map((group) => ({
+            group: [group],
+            message: 'The renderer talks to the app only through src/shared/api.ts (ApiClient).',
+          })),
+        },
+      ],
+    },
+  },
+  {
     // Only the thin desktop shell touches Electron; the services run in plain Node (browser mode, tests).
     files: ['src/main/**/*.ts'],
     ignores: ['src/main/index.ts', 'src/main/electron/**'],
