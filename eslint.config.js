@@ -62,8 +62,14 @@ export default tseslint.config(
         'error',
         {
           paths: [
-            { name: 'electron', message: 'Only src/main/index.ts and src/main/electron/ may import Electron.' },
-            { name: 'electron-store', message: 'Only the desktop shell uses electron-store; services take a KeyValueStore.' },
+            {
+              name: 'electron',
+              message: 'Only src/main/index.ts and src/main/electron/ may import Electron.',
+            },
+            {
+              name: 'electron-store',
+              message: 'Only the desktop shell uses electron-store; services take a KeyValueStore.',
+            },
           ],
         },
       ],

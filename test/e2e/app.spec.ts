@@ -1,0 +1,125 @@
+import { expect, test, type Page } from '@playwright/test';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { serveApp, type ServedApp } from './serve.js';
+
+const SHOTS = 'test-results/e2e';
+let app: ServedApp;
+
+test.beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  app = await serveApp();
+});
+test.afterAll(async () => {
+  await app?.stop();
+});
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function points(page: Page, testid: string): Promise<number> {
+  return Number(await page.getByTestId(testid).getAttribute('data-points'));
+}
+
+test('a user distills the example teacher and exports the results', async ({ page }) => {
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(e.message));
+
+  await page.goto(app.url);
+  await expect(page.getByTestId('backend')).toHaveText(/wasm|cpu|node/);
+  expect(page.url()).not.toContain('token='); // the session key leaves the address bar
+  await shot(page, '01-welcome');
+
+  // Create a project.
+  await page.getByTestId('new-project-name').fill('Digits, first try');
+  await page.getByTestId('create-project').click();
+  await expect(page.getByTestId('project-title')).toHaveText('Digits, first try');
+
+  // Teacher: the built-in example; student: lenet5-half; a tiny budget; the built-in test set.
+  await page.getByTestId('teacher-kind-builtin').check();
+  await page.getByTestId('use-teacher').click();
+  await expect(page.getByTestId('teacher-summary')).toContainText('32x32x1 images');
+  await expect(page.getByTestId('student-picker')).toContainText('3.9x smaller parameters');
+  await page.getByTestId('student-lenet5-half').check();
+  await page.getByTestId('samples').fill('160');
+  await page.getByTestId('epochs').fill('2');
+  await page.getByTestId('setting-iterations').fill('12');
+  await page.getByTestId('test-kind-builtin').check();
+  await page.getByTestId('test-builtin').selectOption('mnist-digits');
+  await shot(page, '02-setup');
+
+  // A bad value is refused with words, and nothing saved is lost.
+  await page.getByTestId('samples').fill('3');
+  await page.getByTestId('save-setup').click();
+  await expect(page.getByTestId('error-banner')).toContainText('at least 10');
+  await page.getByRole('button', { name: 'Dismiss this message' }).click();
+  await page.getByTestId('samples').fill('160');
+  await page.getByTestId('save-and-continue').click();
+
+  // Run it and watch the charts grow.
+  await page.getByTestId('start-run').click();
+  await expect(page.getByTestId('run-status').first()).toHaveText('Running');
+  await expect.poll(() => points(page, 'chart-synthesis'), { timeout: 120_000 }).toBeGreaterThan(0);
+  await shot(page, '03-synthesizing');
+  await expect.poll(() => points(page, 'chart-distillation'), { timeout: 180_000 }).toBeGreaterThan(1);
+  const early = await points(page, 'chart-distillation');
+  await expect(page.getByTestId('sample-grid')).toBeVisible();
+  await expect.poll(() => points(page, 'chart-distillation'), { timeout: 180_000 }).toBeGreaterThan(early);
+  await shot(page, '04-distilling');
+  await expect(page.getByTestId('run-status').first()).toHaveText('Finished', { timeout: 300_000 });
+  await expect(page.getByTestId('chart-metric')).toBeVisible();
+  await shot(page, '05-finished');
+
+  // The report and the three exports.
+  await page.getByTestId('open-report').click();
+  await expect(page.getByTestId('compare-table')).toContainText('98.25%');
+  const studentAccuracy = (await page.getByTestId('student-accuracy').textContent())!.trim();
+  await expect(page.getByTestId('confusion')).toBeVisible();
+  await shot(page, '06-report');
+
+  const exported = async (button: string, index: number): Promise<string> => {
+    await page.getByTestId(button).click();
+    const line = page.getByTestId('export-result').nth(index);
+    await expect(line).toBeVisible({ timeout: 60_000 });
+    return (await line.locator('code').textContent())!.trim();
+  };
+  const html = await exported('export-html', 0);
+  expect(readFileSync(html, 'utf8')).toContain(studentAccuracy);
+  const pdf = await exported('export-pdf', 1);
+  expect(readFileSync(pdf).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+  const model = await exported('export-model', 2);
+  expect(existsSync(path.join(model, 'model.json'))).toBe(true);
+  expect(model.startsWith(app.workspace)).toBe(true);
+  await shot(page, '07-exported');
+
+  expect(problems).toEqual([]);
+});
+
+test('projects can be renamed, duplicated and deleted, with a confirmation', async ({ page }) => {
+  test.setTimeout(60_000);
+  await page.goto(app.url);
+  await page.getByTestId('new-project-name').fill('Scratch');
+  await page.getByTestId('create-project').click();
+  await expect(page.getByTestId('project-title')).toHaveText('Scratch');
+  const item = page.getByTestId('project-item').filter({ hasText: 'Scratch' });
+  await item.getByRole('button', { name: 'Rename' }).click();
+  await page.getByLabel('New name').fill('Scratch renamed');
+  await page.getByLabel('New name').press('Enter');
+  await expect(page.getByTestId('project-item').filter({ hasText: 'Scratch renamed' })).toHaveCount(1);
+  await page
+    .getByTestId('project-item')
+    .filter({ hasText: 'Scratch renamed' })
+    .getByRole('button', { name: 'Duplicate' })
+    .click();
+  await expect(page.getByTestId('project-title')).toHaveText('Scratch renamed (copy)');
+  const copy = page.getByTestId('project-item').filter({ hasText: 'Scratch renamed (copy)' });
+  await copy.getByRole('button', { name: 'Delete' }).click();
+  await shot(page, '08-confirm-delete');
+  await copy.getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByTestId('project-item').filter({ hasText: '(copy)' })).toHaveCount(0);
+  await expect(page.getByTestId('project-item').filter({ hasText: 'Scratch renamed' })).toHaveCount(1);
+});
