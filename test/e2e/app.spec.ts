@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import { expect, test, type Page } from '@playwright/test';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -46,7 +47,7 @@ test('a user distills the example teacher and exports the results', async ({ pag
   await expect(page.getByTestId('student-picker')).toContainText('3.9x smaller parameters');
   await page.getByTestId('student-lenet5-half').check();
   await page.getByTestId('samples').fill('160');
-  await page.getByTestId('epochs').fill('2');
+  await page.getByTestId('epochs').fill('3');
   await page.getByTestId('setting-iterations').fill('12');
   await page.getByTestId('test-kind-builtin').check();
   await page.getByTestId('test-builtin').selectOption('mnist-digits');
@@ -60,17 +61,34 @@ test('a user distills the example teacher and exports the results', async ({ pag
   await page.getByTestId('samples').fill('160');
   await page.getByTestId('save-and-continue').click();
 
-  // Run it and watch the charts grow.
+  // Run it and watch the charts grow: record every change of each chart's point count.
+  await page.evaluate(() => {
+    const seen: Record<string, string[]> = {};
+    (window as unknown as { chartUpdates: typeof seen }).chartUpdates = seen;
+    new MutationObserver((records) => {
+      for (const record of records) {
+        const el = record.target as HTMLElement;
+        const id = el.dataset['testid'] ?? '?';
+        const value = el.getAttribute('data-points') ?? '';
+        const list = (seen[id] ??= []);
+        if (list.at(-1) !== value) list.push(value);
+      }
+    }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-points'] });
+  });
   await page.getByTestId('start-run').click();
   await expect(page.getByTestId('run-status').first()).toHaveText('Running');
   await expect.poll(() => points(page, 'chart-synthesis'), { timeout: 120_000 }).toBeGreaterThan(0);
   await shot(page, '03-synthesizing');
-  await expect.poll(() => points(page, 'chart-distillation'), { timeout: 180_000 }).toBeGreaterThan(1);
-  const early = await points(page, 'chart-distillation');
-  await expect(page.getByTestId('sample-grid')).toBeVisible();
-  await expect.poll(() => points(page, 'chart-distillation'), { timeout: 180_000 }).toBeGreaterThan(early);
+  await expect(page.getByTestId('sample-grid')).toBeVisible({ timeout: 120_000 });
+  await expect.poll(() => points(page, 'chart-distillation'), { timeout: 180_000 }).toBeGreaterThan(0);
   await shot(page, '04-distilling');
   await expect(page.getByTestId('run-status').first()).toHaveText('Finished', { timeout: 300_000 });
+  const updates = await page.evaluate(
+    () => (window as unknown as { chartUpdates: Record<string, string[]> }).chartUpdates,
+  );
+  // Each chart was redrawn several times while the job ran, not once at the end.
+  expect(updates['chart-synthesis']?.length).toBeGreaterThan(1);
+  expect(updates['chart-distillation']?.length).toBeGreaterThan(1);
   await expect(page.getByTestId('chart-metric')).toBeVisible();
   await shot(page, '05-finished');
 

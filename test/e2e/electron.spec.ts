@@ -1,12 +1,18 @@
 import { _electron as electron, expect, test } from '@playwright/test';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 
-/** The real desktop shell, where an Electron binary exists (not on the development machine: its download is blocked). */
+/**
+ * The Electron binary, if installed (not on the development machine: its download is blocked).
+ * Read from the package's path.txt: requiring 'electron' would try to download it.
+ */
 function electronBinary(): string | null {
   try {
-    const binary = createRequire(import.meta.url)('electron') as unknown;
-    return typeof binary === 'string' && existsSync(binary) ? binary : null;
+    const dir = path.dirname(createRequire(import.meta.url).resolve('electron/package.json'));
+    const relative = readFileSync(path.join(dir, 'path.txt'), 'utf8').trim();
+    const binary = path.join(dir, 'dist', relative);
+    return existsSync(binary) ? binary : null;
   } catch {
     return null;
   }

@@ -80,7 +80,7 @@ describe('desktop security settings', () => {
 
   it('ships a strict CSP in the page: scripts only from the app, no remote content', () => {
     const html = readFileSync('src/renderer/index.html', 'utf8');
-    const meta = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1];
+    const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1];
     expect(meta).toBe(APP_CSP);
     expect(APP_CSP).toContain("default-src 'none'");
     expect(APP_CSP).toContain("script-src 'self'");
