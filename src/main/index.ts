@@ -3,7 +3,7 @@
  * that hands validated requests to the services, and the services' workers
  * as utility processes. All engine work runs in those workers.
  */
-import { app, BrowserWindow, ipcMain, Menu, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell } from 'electron';
 import Store from 'electron-store';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -21,6 +21,19 @@ const appUrl =
   process.env['ELECTRON_RENDERER_URL'] ?? pathToFileURL(path.join(here, '../renderer/index.html')).href;
 
 if (!app.requestSingleInstanceLock()) app.quit();
+
+function createServices(store: Store<Record<string, unknown>>, workerEnv: Record<string, string>): Services {
+  return new Services({
+    store: { get: (key) => store.get(key), set: (key, value) => store.set(key, value) },
+    workspace: path.join(app.getPath('documents'), 'Distill Studio'),
+    launch: utilityLauncher(workerEnv),
+    taskEntry: path.join(here, 'task-worker.js'),
+    shell: 'electron',
+    version: app.getVersion(),
+    dialogs: electronDialogs,
+    pdf: electronPdfPrinter,
+  });
+}
 
 let services: Services | undefined;
 let window: BrowserWindow | undefined;
@@ -55,16 +68,17 @@ void app.whenReady().then(() => {
     DISTILL_SHARD_WORKER: path.join(here, 'shard-worker.js'),
   };
   const store = new Store<Record<string, unknown>>({ name: 'distill-studio' });
-  services = new Services({
-    store: { get: (key) => store.get(key), set: (key, value) => store.set(key, value) },
-    workspace: path.join(app.getPath('documents'), 'Distill Studio'),
-    launch: utilityLauncher(workerEnv),
-    taskEntry: path.join(here, 'task-worker.js'),
-    shell: 'electron',
-    version: app.getVersion(),
-    dialogs: electronDialogs,
-    pdf: electronPdfPrinter,
-  });
+  try {
+    services = createServices(store, workerEnv);
+  } catch (error) {
+    // E.g. a project list written by a newer version: say so and leave it untouched.
+    dialog.showErrorBox(
+      'Distill Studio cannot open its project list',
+      `${error instanceof Error ? error.message : String(error)}.\n\nInstall the newest version of Distill Studio; your projects were not changed.`,
+    );
+    app.quit();
+    return;
+  }
   const live = services;
 
   session.defaultSession.setPermissionRequestHandler((_wc, permission, callback) =>

@@ -26,15 +26,23 @@ const { values } = parseArgs({
   },
 });
 
-const services = new Services({
-  store: confStore(path.resolve(values.store!)),
-  workspace: path.resolve(values.workspace!),
-  launch: forkLauncher,
-  taskEntry: path.join(root, 'src/worker/task-worker.ts'),
-  shell: 'browser',
-  version: APP_VERSION,
-  pdf: chromiumPdfPrinter(),
-});
+let services: Services;
+try {
+  services = new Services({
+    store: confStore(path.resolve(values.store!)),
+    workspace: path.resolve(values.workspace!),
+    launch: forkLauncher,
+    taskEntry: path.join(root, 'src/worker/task-worker.ts'),
+    shell: 'browser',
+    version: APP_VERSION,
+    pdf: chromiumPdfPrinter(),
+  });
+} catch (error) {
+  process.stderr.write(
+    `error: ${error instanceof Error ? error.message : String(error)}. Fix: install the newest Distill Studio; your projects were not changed.\n`,
+  );
+  process.exit(1);
+}
 const server = await startBrowserServer(services, {
   rendererDir: path.join(root, 'out/renderer'),
   port: Number(values.port),
