@@ -97,11 +97,7 @@ export const ProjectSetupSchema = z.object({
   /** Labelled test set: a built-in dataset name or a path; null = agreement on held-back samples. */
   testData: z.string().min(1).nullable(),
   holdout: z.number().int().min(0).max(100_000),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1),
+  seed: JobSpecSchema.shape.seed,
 });
 export type ProjectSetup = z.infer<typeof ProjectSetupSchema>;
 
