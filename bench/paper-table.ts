@@ -20,6 +20,7 @@ import { resolveDataset } from '../src/worker/engine/data/datasets.js';
 import { toInputTensor } from '../src/worker/engine/data/preprocess.js';
 import { distill } from '../src/worker/engine/distill/distill.js';
 import { runJob } from '../src/worker/engine/job/run-job.js';
+import { getSynthesisMethod } from '../src/worker/engine/synthesis/registry.js';
 import { WorkerPool } from '../src/worker/engine/job/worker-pool.js';
 import { loadClassifier } from '../src/worker/engine/models/classifier.js';
 import { buildPreset } from '../src/worker/engine/models/presets.js';
@@ -169,10 +170,11 @@ for (const name of (values.datasets ?? '').split(',').filter(Boolean)) {
       const runDir = path.resolve(
         `runs/bench/${name}-${method}-${b.samples}x${b.iterations}x${b.epochs}${values.tag ? '-' + values.tag : ''}`,
       );
-      const settings =
-        method === 'noise'
-          ? {}
-          : { iterations: b.iterations, ...(method === 'soft-target' ? extraSets : {}) };
+      // Every method gets the budget's iterations and each --set it declares (so priors apply to soft-target and zskd alike).
+      const fields = getSynthesisMethod(method).fields;
+      const settings = Object.fromEntries(
+        Object.entries({ iterations: b.iterations, ...extraSets }).filter(([key]) => key in fields),
+      );
       let last = 0;
       const result: JobResult = await runJob(
         {
