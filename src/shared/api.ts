@@ -73,6 +73,8 @@ export const CatalogSchema = z.object({
       title: z.string(),
       description: z.string(),
       fields: z.record(z.string(), SettingFieldSchema),
+      /** Settings the app starts this method with when they beat the paper's (measured in bench/). */
+      recommended: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
     }),
   ),
   builtinTeachers: z.array(z.object({ name: z.string(), description: z.string() })),

@@ -51,7 +51,7 @@ test('a user distills the example teacher and exports the results', async ({ pag
   await page.getByTestId('teacher-kind-builtin').check();
   await page.getByTestId('use-teacher').click();
   await expect(page.getByTestId('teacher-summary')).toContainText('32x32x1 images');
-  await expect(page.getByTestId('student-picker')).toContainText('3.9x smaller parameters');
+  await expect(page.getByTestId('student-picker')).toContainText('3.9x fewer parameters');
   await page.getByTestId('student-lenet5-half').check();
   await page.getByTestId('samples').fill('160');
   await page.getByTestId('epochs').fill('3');

@@ -96,6 +96,14 @@ describe('services: projects', () => {
     expect(catalog.methods.map((m) => m.name)).toEqual(
       expect.arrayContaining(['soft-target', 'zskd', 'noise']),
     );
+    // New projects start from the recommended settings, which the method's own declaration accepts.
+    const recommended = catalog.methods.find((m) => m.name === 'soft-target')?.recommended;
+    expect(recommended).toEqual({ tv: 50, l2: 5, jitter: 2 });
+    const fresh = await call(services, 'projects.create', { name: 'Defaults' });
+    expect(fresh.methodSettings).toMatchObject(recommended!);
+    expect(
+      (await call(services, 'projects.update', { projectId: fresh.id, setup: {} })).methodSettings,
+    ).toEqual(fresh.methodSettings);
     const info = await call(services, 'app.info', {});
     expect(['wasm', 'cpu', 'node', 'node-gpu']).toContain(info.backend);
   });
