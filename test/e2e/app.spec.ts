@@ -97,6 +97,7 @@ test('a user distills the example teacher and exports the results', async ({ pag
   expect(updates['chart-synthesis']?.length).toBeGreaterThan(1);
   expect(updates['chart-distillation']?.length).toBeGreaterThan(1);
   await expect(page.getByTestId('chart-metric')).toBeVisible();
+  await expect(page.getByTestId('run-heading')).toHaveText('Finished');
   await shot(page, '05-finished');
 
   // The report and the three exports.

@@ -102,7 +102,15 @@ export async function loadIdxPair(
   options: IdxOptions = {},
 ): Promise<LabeledImages> {
   const numClasses = options.numClasses ?? 10;
-  const [images, labels] = await Promise.all([readIdx(imagesPath, 'images'), readIdx(labelsPath, 'labels')]);
+  // Both read at once; when both are wrong, the images file's problem is reported (not whichever failed first).
+  const [imagesRead, labelsRead] = await Promise.allSettled([
+    readIdx(imagesPath, 'images'),
+    readIdx(labelsPath, 'labels'),
+  ]);
+  if (imagesRead.status === 'rejected') throw imagesRead.reason;
+  if (labelsRead.status === 'rejected') throw labelsRead.reason;
+  const images = imagesRead.value;
+  const labels = labelsRead.value;
   const [count = 0, rows = 0, cols = 0] = images.dims;
   const labelCount = labels.dims[0] ?? 0;
   if (count !== labelCount) {

@@ -170,8 +170,8 @@ export async function runJob(input: unknown, host: JobHost): Promise<JobResult> 
         // The sample grid grows with the set (from the teacher's stored answers: no extra inference).
         if (performance.now() - lastGrid >= (host.samplesEveryMs ?? GRID_EVERY_MS) && recorded < total) {
           lastGrid = performance.now();
-          const unmade = (await store.pendingShards()).map((s) => s.index);
-          const partial = await store.readAll({ exclude: unmade });
+          // Not pendingShards(): it removes temporary files, i.e. shards other workers are writing.
+          const partial = await store.readAll({ exclude: store.unrecordedIndices() });
           const grid = await diagnoseTransferSet(partial, setInfo, gridFile);
           events.emit({ type: 'samples', grid: grid.grid, count: partial.count });
         }

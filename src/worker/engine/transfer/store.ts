@@ -112,6 +112,17 @@ export class TransferSetStore {
    * from the manifest, and temporaries of writes that were killed are
    * deleted. Call it only while no shard is being written into the folder.
    */
+  /**
+   * Indices of planned shards not recorded yet. Unlike pendingShards it
+   * touches nothing on disk, so it is safe while workers are writing shards.
+   */
+  unrecordedIndices(): number[] {
+    const recorded = this.recordedByIndex();
+    return this.shardPlan()
+      .map((s) => s.index)
+      .filter((i) => !recorded.has(i));
+  }
+
   async pendingShards(): Promise<PlannedShard[]> {
     await this.removeTemporaries();
     const recorded = this.recordedByIndex();

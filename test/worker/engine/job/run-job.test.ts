@@ -110,8 +110,13 @@ describe('a job: synthesize -> distill -> evaluate', () => {
     });
     const serial = await runJob(base, { emit: () => undefined });
     const parallelSpec = { ...base, workers: 2, runDir: path.join(work, 'parallel') };
+    const grids: number[] = [];
     const parallel = await runJob(parallelSpec, {
-      emit: () => undefined,
+      emit: (e) => {
+        if (e.type === 'samples') grids.push(e.count);
+      },
+      // Growing grids are drawn while other workers write their shards: that must not disturb them.
+      samplesEveryMs: 0,
       shardRunner: (ctx) => new WorkerPool(ctx, 'wasm'),
     });
     const shards = (dir: string) =>
@@ -124,6 +129,8 @@ describe('a job: synthesize -> distill -> evaluate', () => {
         .map((s) => s.sha256);
     expect(shards(parallelSpec.runDir)).toEqual(shards(base.runDir));
     expect(parallel.student.fingerprint).toBe(serial.student.fingerprint);
+    expect(grids.at(-1)).toBe(parallel.transferSet.count);
+    expect(grids.length).toBeGreaterThan(1);
     expect(parallel.distillation.metricName).toBe('hold-out agreement');
   });
 });

@@ -108,6 +108,18 @@ describe('TransferSetStore', () => {
     );
   });
 
+  it('lists unrecorded shards without touching files other workers are still writing', async () => {
+    const dir = next();
+    const store = await TransferSetStore.open(dir, plan(), 'cpu');
+    const inFlight = path.join(dir, '.shard-00001.bin.tmp-912bb0d5');
+    writeFileSync(inFlight, 'half a shard');
+    expect(store.unrecordedIndices()).toEqual([0, 1, 2]);
+    expect(existsSync(inFlight)).toBe(true);
+    // pendingShards is for (re)starting a job: it clears such leftovers.
+    await store.pendingShards();
+    expect(existsSync(inFlight)).toBe(false);
+  });
+
   it('re-lists a shard whose file has a flipped byte, was truncated or is gone, and drops its record', async () => {
     const dir = next();
     const store = await TransferSetStore.open(dir, plan(), 'cpu');
