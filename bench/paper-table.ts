@@ -7,7 +7,8 @@
  *
  *   node --import tsx bench/paper-table.ts [--datasets mnist,fashion] [--samples 6000]
  *       [--iterations 200] [--epochs 60] [--workers 2] [--methods soft-target,zskd,noise]
- *       [--extra-budget fashion:24000x300] [--tag NAME]
+ *       [--extra-budget fashion:24000x300] [--tag NAME] [--set NAME=VALUE ...]
+ *       [--augment on|off] [--relabel on|off] [--mixup F]   (distillation, as in `distill`)
  */
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -42,6 +43,9 @@ const { values } = parseArgs({
     'real-epochs': { type: 'string', default: '' },
     tag: { type: 'string', default: '' },
     set: { type: 'string', multiple: true, default: [] },
+    augment: { type: 'string', default: 'on' },
+    relabel: { type: 'string', default: 'off' },
+    mixup: { type: 'string', default: '0' },
   },
 });
 
@@ -69,7 +73,9 @@ const distillSettings = {
   batchSize: 64,
   learningRate: 0.001,
   temperature: 20,
-  augment: true,
+  augment: values.augment === 'on',
+  relabel: values.relabel === 'on',
+  mixup: Number(values.mixup),
 };
 
 for (const name of (values.datasets ?? '').split(',').filter(Boolean)) {
@@ -130,6 +136,7 @@ for (const name of (values.datasets ?? '').split(',').filter(Boolean)) {
       space: inputSpace(teacher),
       numClasses: teacher.numClasses,
       seed: 1,
+      teacher: (batch) => teacher.model.apply(batch, { training: false }) as tf.Tensor2D,
       checkpointDir: path.resolve(
         `runs/bench/${name}-kd-real${values.tag ? '-' + values.tag : ''}/checkpoint`,
       ),

@@ -14,6 +14,17 @@ export const DistillSettingsSchema = z.object({
   temperature: z.number().positive().max(1000),
   /** Small random shifts of the synthesized images while distilling. */
   augment: z.boolean(),
+  /**
+   * The teacher answers for every augmented image while distilling, instead
+   * of its stored answer for the unshifted image being reused.
+   */
+  relabel: z.boolean().default(false),
+  /**
+   * Fraction of each batch replaced by blends of two synthesized images
+   * (weights drawn uniformly), labelled by the teacher: new inputs between
+   * the synthesized ones at no synthesis cost. 0 = off.
+   */
+  mixup: z.number().min(0).max(1).default(0),
 });
 export type DistillSettings = z.infer<typeof DistillSettingsSchema>;
 

@@ -59,7 +59,15 @@ export const TINY_SETUP = {
   samples: 60,
   holdout: 20,
   methodSettings: { iterations: 3, batchSize: 40 },
-  distill: { epochs: 1, batchSize: 32, learningRate: 0.001, temperature: 20, augment: false },
+  distill: {
+    epochs: 1,
+    batchSize: 32,
+    learningRate: 0.001,
+    temperature: 20,
+    augment: false,
+    relabel: false,
+    mixup: 0,
+  },
   testData: 'mnist-digits',
 } as const;
 

@@ -69,6 +69,18 @@ const options = {
     description: 'Random shifts of up to 2 pixels while distilling.',
     default: 'on',
   },
+  relabel: {
+    type: 'string',
+    value: 'on|off',
+    description: 'The teacher labels every shifted image again instead of reusing its answer.',
+    default: 'off',
+  },
+  mixup: {
+    type: 'string',
+    value: 'F',
+    description: 'Fraction of each batch replaced by teacher-labelled blends of two images (0 = off).',
+    default: '0',
+  },
   'test-data': {
     type: 'string',
     value: 'DATASET',
@@ -112,13 +124,7 @@ export const distillCommand: Command = {
   async run(context) {
     const { args, backend, log } = context;
     const method = getSynthesisMethod(stringOption(args, 'method', options.method) ?? 'soft-target');
-    const augment = stringOption(args, 'augment', options.augment);
-    if (augment !== 'on' && augment !== 'off')
-      throw new UserError(
-        'USAGE',
-        `--augment must be on or off, got "${augment}"`,
-        'Pass --augment on or --augment off',
-      );
+    const augment = onOff(args, 'augment', options.augment.default);
     const spec: JobSpec = {
       teacher: stringOption(args, 'teacher', options.teacher) ?? '',
       student: stringOption(args, 'student', options.student) ?? '',
@@ -132,7 +138,9 @@ export const distillCommand: Command = {
         batchSize: numberOption(args, 'batch', 64, { min: 1, max: 65_536, integer: true }),
         learningRate: numberOption(args, 'lr', 0.001, { min: 1e-7, max: 1 }),
         temperature: numberOption(args, 'temperature', 20, { min: 0.1, max: 1000 }),
-        augment: augment === 'on',
+        augment,
+        relabel: onOff(args, 'relabel', options.relabel.default),
+        mixup: numberOption(args, 'mixup', 0, { min: 0, max: 1 }),
       },
       ...(stringOption(args, 'test-data') ? { testData: stringOption(args, 'test-data') } : {}),
       seed: numberOption(args, 'seed', 1, { min: 0, max: 2 ** 31 - 1, integer: true }),
@@ -234,4 +242,20 @@ class StageDisplay {
     this.bar?.finish();
     this.bar = undefined;
   }
+}
+
+function onOff(
+  args: Parameters<typeof stringOption>[0],
+  name: 'augment' | 'relabel',
+  fallback: string,
+): boolean {
+  const value = stringOption(args, name) ?? fallback;
+  if (value !== 'on' && value !== 'off') {
+    throw new UserError(
+      'USAGE',
+      `--${name} must be on or off, got "${value}"`,
+      `Pass --${name} on or --${name} off`,
+    );
+  }
+  return value === 'on';
 }

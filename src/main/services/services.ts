@@ -63,7 +63,15 @@ export const DEFAULT_SETUP: ProjectSetup = {
   // The paper's method with the image priors that beat its plain settings here (see engine/catalog.ts).
   methodSettings: { iterations: 150, tv: 50, l2: 5, jitter: 2 },
   samples: 4000,
-  distill: { epochs: 40, batchSize: 64, learningRate: 0.001, temperature: 20, augment: true },
+  distill: {
+    epochs: 40,
+    batchSize: 64,
+    learningRate: 0.001,
+    temperature: 20,
+    augment: true,
+    relabel: false,
+    mixup: 0,
+  },
   testData: null,
   holdout: 500,
   seed: 1,

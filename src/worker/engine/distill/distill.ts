@@ -8,7 +8,7 @@ import { Rng } from '../util/rng.js';
 import type { InputSpace } from '../synthesis/init.js';
 import { distillationLoss } from '../synthesis/losses.js';
 import { restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { gatherBatch, shiftedBatch } from './shift.js';
+import { blendBatch, gatherBatch, shiftedBatch } from './shift.js';
 
 /** The transfer set in memory: inputs (normalised NHWC) and the teacher's logits. */
 export interface TransferData {
@@ -39,6 +39,11 @@ export interface DistillOptions {
   checkpointDir: string;
   /** Card saved with every checkpoint of the student. */
   card: ModelCard;
+  /**
+   * The teacher's logits for a batch: needed when the settings ask it to
+   * label augmented or blended images (relabel, mixup).
+   */
+  teacher?: (x: tf.Tensor4D) => tf.Tensor2D;
   /** Measured after every epoch (e.g. accuracy on a test set); recorded per epoch. */
   epochMetric?: (student: tfl.LayersModel) => Promise<number>;
   onProgress?: (progress: DistillProgress) => void;
@@ -74,6 +79,10 @@ export async function distill(
   const size = h * w * c;
   const stepsPerEpoch = Math.ceil(data.count / settings.batchSize);
   const totalSteps = stepsPerEpoch * settings.epochs;
+  if ((settings.relabel || settings.mixup > 0) && !options.teacher) {
+    throw new Error('distill: relabel and mixup need the teacher (options.teacher)');
+  }
+  const teacherAsks = (blended: number): boolean => blended > 0 || (settings.relabel && settings.augment);
   const optimizer = new ScheduledAdam(settings.learningRate);
   const variables = student.trainableWeights.map((v) => v.read() as tf.Variable);
   try {
@@ -96,8 +105,11 @@ export async function distill(
         const pixels = settings.augment
           ? shiftedBatch(data.inputs, indices, space.inputShape, MAX_SHIFT, space.low, rng)
           : gatherBatch(data.inputs, indices, size);
+        const blended = blendBatch(pixels, indices.length, size, settings.mixup, rng);
         const x = tf.tensor4d(pixels, [indices.length, h, w, c]);
-        const t = tf.tensor2d(gatherBatch(data.logits, indices, numClasses), [indices.length, numClasses]);
+        const t = teacherAsks(blended)
+          ? tf.tidy(() => (options.teacher as (x: tf.Tensor4D) => tf.Tensor2D)(x))
+          : tf.tensor2d(gatherBatch(data.logits, indices, numClasses), [indices.length, numClasses]);
         const loss = await optimizeStep(
           optimizer,
           variables,

@@ -46,3 +46,32 @@ export function gatherBatch(inputs: Float32Array, indices: ArrayLike<number>, si
   }
   return out;
 }
+
+/**
+ * Replaces a `fraction` of the images of a flat batch, in place, by blends
+ * lambda * a + (1 - lambda) * b of two images of the batch (as they were
+ * before blending), lambda uniform in [0, 1). Returns how many were blended.
+ */
+export function blendBatch(
+  batch: Float32Array,
+  count: number,
+  size: number,
+  fraction: number,
+  rng: Rng,
+): number {
+  if (fraction <= 0 || count < 2) return 0;
+  const original = batch.slice();
+  let blended = 0;
+  for (let b = 0; b < count; b++) {
+    if (rng.next() >= fraction) continue;
+    const partner = (b + 1 + rng.int(count - 1)) % count;
+    const lambda = rng.next();
+    const to = b * size;
+    const from = partner * size;
+    for (let i = 0; i < size; i++) {
+      batch[to + i] = lambda * (original[to + i] ?? 0) + (1 - lambda) * (original[from + i] ?? 0);
+    }
+    blended++;
+  }
+  return blended;
+}

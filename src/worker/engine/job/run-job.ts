@@ -8,6 +8,7 @@ import { currentBackend, initBackend } from '../backend/select.js';
 import { resolveDataset } from '../data/datasets.js';
 import type { LabeledImages } from '../data/types.js';
 import { distill } from '../distill/distill.js';
+import type { tf } from '../tf.js';
 import { UserError } from '../errors.js';
 import { evaluate } from '../eval/evaluate.js';
 import { loadClassifier, type LoadedClassifier } from '../models/classifier.js';
@@ -214,6 +215,7 @@ export async function runJob(input: unknown, host: JobHost): Promise<JobResult> 
       seed: spec.seed,
       checkpointDir: path.join(runDir, RUN_FILES.checkpoint),
       card,
+      teacher: (x) => teacher.model.apply(x, { training: false }) as tf.Tensor2D,
       epochMetric: (s) =>
         test
           ? accuracyOf(s, test, teacher.preprocessing, teacher.inputShape)

@@ -30,6 +30,13 @@ export const SHARED_FIELDS = {
     advanced: true,
     description: 'Adam step size on the pixels during synthesis.',
   },
+  decay: {
+    kind: 'boolean',
+    default: false,
+    advanced: true,
+    description:
+      'Lower the pixel step size along a cosine curve to 1% by the last step, so images settle instead of flickering; off in the paper.',
+  },
   temperature: {
     kind: 'number',
     default: 20,
@@ -42,10 +49,10 @@ export const SHARED_FIELDS = {
   init: {
     kind: 'choice',
     default: 'uniform',
-    choices: ['uniform', 'normal', 'smooth'],
+    choices: ['uniform', 'normal', 'smooth', 'mean'],
     advanced: true,
     description:
-      'Starting images: uniform noise over the pixel range, standard normal noise, or smooth (blurred, low-resolution) noise.',
+      'Starting images: uniform noise over the pixel range, standard normal noise, smooth (blurred, low-resolution) noise, or a flat image at the data mean with faint noise.',
   },
   tv: {
     kind: 'number',

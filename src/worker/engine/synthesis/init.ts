@@ -1,8 +1,11 @@
 import type { ImageShape, Preprocessing } from '../data/types.js';
 import { tf } from '../tf.js';
 
+/** Noise on the flat `mean` start, in units of the data's standard deviation. */
+const MEAN_INIT_NOISE = 0.1;
+
 /** How synthesis starts its images (the `init` setting). */
-export type InitKind = 'uniform' | 'normal' | 'smooth';
+export type InitKind = 'uniform' | 'normal' | 'smooth' | 'mean';
 
 /** The model's input space: image shape and valid range per channel in normalised units. */
 export interface InputSpace {
@@ -26,8 +29,10 @@ export function inputSpace(classifier: { inputShape: ImageShape; preprocessing: 
 /**
  * Starting images for a batch, in normalised units and inside the valid
  * pixel range: uniform noise over the range, standard normal noise (clipped),
- * or smooth noise (uniform noise at 1/4 resolution, upsampled bilinearly),
- * which starts closer to natural images' low-frequency content.
+ * smooth noise (uniform noise at 1/4 resolution, upsampled bilinearly),
+ * which starts closer to natural images' low-frequency content, or a flat
+ * image at the data mean with faint noise (std 0.1 of the data's), so that
+ * pixels the teacher does not care about stay plain.
  */
 export function initialInputs(space: InputSpace, count: number, kind: InitKind, seed: number): tf.Tensor4D {
   const [h, w, c] = space.inputShape;
@@ -52,6 +57,8 @@ export function initialInputs(space: InputSpace, count: number, kind: InitKind, 
       }
       case 'normal':
         return clipToRange(tf.randomNormal([count, h, w, c], 0, 1, 'float32', seed), space);
+      case 'mean':
+        return clipToRange(tf.randomNormal([count, h, w, c], 0, MEAN_INIT_NOISE, 'float32', seed), space);
     }
     return tf.add(low, tf.mul(unit, span)) as tf.Tensor4D;
   });

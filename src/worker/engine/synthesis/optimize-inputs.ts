@@ -1,4 +1,5 @@
 import { tf } from '../tf.js';
+import { cosineRate, ScheduledAdam } from '../train/schedule.js';
 import { yieldToEventLoop } from '../train/step.js';
 import { clipToRange, type InputSpace } from './init.js';
 
@@ -11,6 +12,8 @@ export interface InputLoss {
 export interface OptimizeOptions {
   iterations: number;
   learningRate: number;
+  /** Cosine decay of the step size over the iterations (else constant). */
+  decay?: boolean;
   /** Report the loss parts every this many iterations (and at the end). */
   reportEvery?: number;
   onReport?: (iteration: number, losses: Record<string, number>) => void;
@@ -18,7 +21,8 @@ export interface OptimizeOptions {
 }
 
 /**
- * Optimises a batch of images with Adam on the pixels, clipping them to the
+ * Optimises a batch of images with Adam on the pixels (step size constant,
+ * or decaying along a cosine curve), clipping them to the
  * valid input range after every step (the teacher never sees impossible
  * pixels). `loss` must be pure tensor math on x. Returns the final images
  * (caller disposes) and the last reported loss parts.
@@ -30,12 +34,15 @@ export async function optimizeInputs(
   options: OptimizeOptions,
 ): Promise<{ inputs: tf.Tensor4D; losses: Record<string, number> }> {
   const x = tf.variable(start, true);
-  const optimizer = tf.train.adam(options.learningRate);
+  const optimizer = new ScheduledAdam(options.learningRate);
   const reportEvery = options.reportEvery ?? 10;
   let losses: Record<string, number> = {};
   try {
     for (let iteration = 1; iteration <= options.iterations; iteration++) {
       if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
+      if (options.decay) {
+        optimizer.setLearningRate(cosineRate(options.learningRate, iteration - 1, options.iterations));
+      }
       optimizer.minimize(
         () => {
           const { total, parts } = loss(x as unknown as tf.Tensor4D);

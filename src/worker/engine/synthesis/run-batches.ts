@@ -19,6 +19,8 @@ export interface BatchRunner {
   batchSize: number;
   iterations: number;
   learningRate: number;
+  /** Cosine decay of the pixel step size. */
+  decay?: boolean;
 }
 
 /**
@@ -51,6 +53,7 @@ export async function runBatches(
         const result = await optimizeInputs(runner.space, start, loss, {
           iterations: runner.iterations,
           learningRate: runner.learningRate,
+          decay: runner.decay ?? false,
           ...(options.signal ? { signal: options.signal } : {}),
           onReport: (iteration, current) =>
             options.onProgress?.({

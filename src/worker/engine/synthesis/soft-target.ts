@@ -85,6 +85,7 @@ function create(classifier: Classifier, settings: Settings): Synthesizer {
     batchSize: settings.batchSize,
     iterations: settings.iterations,
     learningRate: settings.learningRate,
+    decay: settings.decay,
   };
   return {
     synthesize: (count, seed, options) =>

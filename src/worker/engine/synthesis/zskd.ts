@@ -95,6 +95,7 @@ function create(classifier: Classifier, settings: Settings) {
     batchSize: settings.batchSize,
     iterations: settings.iterations,
     learningRate: settings.learningRate,
+    decay: settings.decay,
   };
   return {
     synthesize: async (count: number, seed: number, options = {}) => {

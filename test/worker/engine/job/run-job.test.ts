@@ -24,7 +24,15 @@ function spec(runDir: string, overrides: Partial<JobSpec> = {}): JobSpec {
     samples: 120,
     holdout: 40,
     shardSize: 40,
-    distill: { epochs: 3, batchSize: 32, learningRate: 0.002, temperature: 20, augment: true },
+    distill: {
+      epochs: 3,
+      batchSize: 32,
+      learningRate: 0.002,
+      temperature: 20,
+      augment: true,
+      relabel: false,
+      mixup: 0,
+    },
     testData: 'mnist-digits',
     seed: 3,
     workers: 1,
@@ -106,7 +114,15 @@ describe('a job: synthesize -> distill -> evaluate', () => {
   it('makes the same transfer set in parallel worker processes as in one process', async () => {
     const base = spec('serial', {
       testData: undefined,
-      distill: { epochs: 1, batchSize: 32, learningRate: 0.002, temperature: 20, augment: false },
+      distill: {
+        epochs: 1,
+        batchSize: 32,
+        learningRate: 0.002,
+        temperature: 20,
+        augment: false,
+        relabel: false,
+        mixup: 0,
+      },
     });
     const serial = await runJob(base, { emit: () => undefined });
     const parallelSpec = { ...base, workers: 2, runDir: path.join(work, 'parallel') };

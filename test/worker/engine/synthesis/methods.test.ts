@@ -3,6 +3,8 @@ import { defaultSettings, resolveSettings } from '../../../../src/shared/setting
 import { initBackend } from '../../../../src/worker/engine/backend/select.js';
 import { loadClassifier, type LoadedClassifier } from '../../../../src/worker/engine/models/classifier.js';
 import { buildPreset } from '../../../../src/worker/engine/models/presets.js';
+import { initialInputs } from '../../../../src/worker/engine/synthesis/init.js';
+import { optimizeInputs } from '../../../../src/worker/engine/synthesis/optimize-inputs.js';
 import { getSynthesisMethod, SYNTHESIS_METHODS } from '../../../../src/worker/engine/synthesis/registry.js';
 import { sampleFeatures, softTargets } from '../../../../src/worker/engine/synthesis/soft-target.js';
 import { splitTeacher } from '../../../../src/worker/engine/synthesis/teacher-net.js';
@@ -157,6 +159,36 @@ describe('synthesis methods', () => {
     expect(roughness(smooth.inputs)).toBeLessThan(roughness(plain.inputs) * 0.8);
     expect(smooth.metrics.prior).toBeGreaterThan(0);
     expect((await make({ tv: 50, l2: 5, jitter: 2 })).inputs).toEqual(smooth.inputs);
+  });
+
+  it('the mean start is a flat image at the data mean; step-size decay follows the cosine curve', async () => {
+    const net = splitTeacher(teacher);
+    const start = initialInputs(net.space, 8, 'mean', 3);
+    const values = Array.from(await start.data());
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const spread = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+    // Normalised units: the data mean is 0 and its std 1; the low clip lifts the mean a little.
+    expect(Math.abs(mean)).toBeLessThan(0.1);
+    expect(spread).toBeLessThan(0.15);
+    expect(spread).toBeGreaterThan(0.02);
+    start.dispose();
+
+    // A linear loss has a constant gradient, so each Adam step moves every pixel by the step size:
+    // the total movement is the sum of the step sizes (20 x 0.01 constant; about half with decay).
+    const moved = async (decay: boolean): Promise<number> => {
+      const begin = tf.fill([2, 32, 32, 1], 0.5) as tf.Tensor4D;
+      const loss = (x: tf.Tensor4D) => {
+        const total = tf.sum(x) as tf.Scalar;
+        return { total, parts: { total: tf.clone(total) } };
+      };
+      const out = await optimizeInputs(net.space, begin, loss, { iterations: 20, learningRate: 0.01, decay });
+      const distance = tf.tidy(() => tf.mean(tf.sub(begin, out.inputs)).dataSync()[0] ?? NaN);
+      tf.dispose([begin, out.inputs]);
+      return distance;
+    };
+    expect(await moved(false)).toBeCloseTo(0.2, 3);
+    // Cosine from 0.01 down: sum over steps 0..19 of 0.01 * (0.01 + 0.99 * (1 + cos(pi t / 20)) / 2) = 0.106.
+    expect(await moved(true)).toBeCloseTo(0.106, 3);
   });
 
   it('noise: unoptimised images labelled by the teacher', async () => {
