@@ -8,7 +8,8 @@
  *   node --import tsx bench/paper-table.ts [--datasets mnist,fashion] [--samples 6000]
  *       [--iterations 200] [--epochs 60] [--workers 2] [--methods soft-target,zskd,noise]
  *       [--extra-budget fashion:24000x300] [--tag NAME] [--set NAME=VALUE ...]
- *       [--augment on|off] [--relabel on|off] [--mixup F]   (distillation, as in `distill`)
+ *       [--augment on|off] [--relabel on|off] [--mixup F] [--fade F]   (distillation, as in `distill`)
+ *       [--settings paper|recommended]   (each method's starting settings, as in `distill`)
  */
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -46,6 +47,8 @@ const { values } = parseArgs({
     augment: { type: 'string', default: 'on' },
     relabel: { type: 'string', default: 'off' },
     mixup: { type: 'string', default: '0' },
+    fade: { type: 'string', default: '0' },
+    settings: { type: 'string', default: 'paper' },
   },
 });
 
@@ -76,6 +79,7 @@ const distillSettings = {
   augment: values.augment === 'on',
   relabel: values.relabel === 'on',
   mixup: Number(values.mixup),
+  fade: Number(values.fade),
 };
 
 for (const name of (values.datasets ?? '').split(',').filter(Boolean)) {
@@ -179,8 +183,9 @@ for (const name of (values.datasets ?? '').split(',').filter(Boolean)) {
       );
       // Every method gets the budget's iterations and each --set it declares (so priors apply to soft-target and zskd alike).
       const fields = getSynthesisMethod(method).fields;
+      const starting = values.settings === 'recommended' ? getSynthesisMethod(method).recommended : {};
       const settings = Object.fromEntries(
-        Object.entries({ iterations: b.iterations, ...extraSets }).filter(([key]) => key in fields),
+        Object.entries({ ...starting, iterations: b.iterations, ...extraSets }).filter(([key]) => key in fields),
       );
       let last = 0;
       const result: JobResult = await runJob(
@@ -242,6 +247,7 @@ for (const name of (values.datasets ?? '').split(',').filter(Boolean)) {
         trainCount: train.count,
         budget,
         distillSettings,
+        startingSettings: values.settings,
         workers: Number(values.workers),
         backend: backend.name,
         appVersion: APP_VERSION,

@@ -25,6 +25,12 @@ export const DistillSettingsSchema = z.object({
    * the synthesized ones at no synthesis cost. 0 = off.
    */
   mixup: z.number().min(0).max(1).default(0),
+  /**
+   * Fraction of each batch faded toward the data mean (x scaled by a weight
+   * drawn uniformly), labelled by the teacher: weaker, more ordinary inputs
+   * than the synthesized ones. 0 = off.
+   */
+  fade: z.number().min(0).max(1).default(0),
 });
 export type DistillSettings = z.infer<typeof DistillSettingsSchema>;
 

@@ -49,7 +49,11 @@ export function settingsSection(result: JobResult): string {
     ['Batch size', formatInteger(d.batchSize)],
     ['Learning rate', code(settingText(d.learningRate))],
     ['Temperature', code(settingText(d.temperature))],
-    ['Random shifts (augmentation)', d.augment ? 'on' : 'off'],
+    ['Random shifts (augmentation)', d.augment ? (d.relabel ? 'on, labelled by the teacher' : 'on') : 'off'],
+    [
+      'Blended images (teacher-labelled)',
+      d.mixup > 0 ? `${formatInteger(d.mixup * 100)}% of each batch` : 'off',
+    ],
   ]);
   const run = keyValueTable([
     ['Seed', code(String(spec.seed))],

@@ -2,6 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RECOMMENDED_DISTILL, RECOMMENDED_METHOD_SETTINGS } from '../../src/shared/recommended.js';
 import { call, makeServices, refused } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
@@ -98,9 +99,11 @@ describe('services: projects', () => {
     );
     // New projects start from the recommended settings, which the method's own declaration accepts.
     const recommended = catalog.methods.find((m) => m.name === 'soft-target')?.recommended;
-    expect(recommended).toEqual({ tv: 50, l2: 5, jitter: 2 });
+    expect(recommended).toEqual(RECOMMENDED_METHOD_SETTINGS['soft-target']);
+    expect(Object.keys(recommended ?? {}).length).toBeGreaterThan(0);
     const fresh = await call(services, 'projects.create', { name: 'Defaults' });
     expect(fresh.methodSettings).toMatchObject(recommended!);
+    expect(fresh.distill).toMatchObject(RECOMMENDED_DISTILL);
     expect(
       (await call(services, 'projects.update', { projectId: fresh.id, setup: {} })).methodSettings,
     ).toEqual(fresh.methodSettings);

@@ -1,10 +1,12 @@
 import { cpus } from 'node:os';
 import path from 'node:path';
 import type { JobEvent, JobSpec } from '../../shared/job.js';
+import { RECOMMENDED_DISTILL } from '../../shared/recommended.js';
 import { UserError } from '../../worker/engine/errors.js';
 import { runJob } from '../../worker/engine/job/run-job.js';
 import { WorkerPool } from '../../worker/engine/job/worker-pool.js';
 import { writeReport } from '../../worker/engine/report/write-report.js';
+import type { SynthesisMethod } from '../../worker/engine/synthesis/method.js';
 import { getSynthesisMethod } from '../../worker/engine/synthesis/registry.js';
 import { numberOption, stringOption } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
@@ -29,6 +31,13 @@ const options = {
     value: 'NAME',
     description: 'Synthesis method: soft-target (the paper), zskd or noise (see "distill-studio methods").',
     default: 'soft-target',
+  },
+  settings: {
+    type: 'string',
+    value: 'recommended|paper',
+    description:
+      "Starting method settings: the measured best (recommended) or the paper's configuration (paper); --set changes single ones.",
+    default: 'recommended',
   },
   set: {
     type: 'string',
@@ -67,19 +76,25 @@ const options = {
     type: 'string',
     value: 'on|off',
     description: 'Random shifts of up to 2 pixels while distilling.',
-    default: 'on',
+    default: RECOMMENDED_DISTILL.augment ? 'on' : 'off',
   },
   relabel: {
     type: 'string',
     value: 'on|off',
     description: 'The teacher labels every shifted image again instead of reusing its answer.',
-    default: 'off',
+    default: RECOMMENDED_DISTILL.relabel ? 'on' : 'off',
   },
   mixup: {
     type: 'string',
     value: 'F',
     description: 'Fraction of each batch replaced by teacher-labelled blends of two images (0 = off).',
-    default: '0',
+    default: String(RECOMMENDED_DISTILL.mixup),
+  },
+  fade: {
+    type: 'string',
+    value: 'F',
+    description: 'Fraction of each batch faded toward the data mean and labelled by the teacher (0 = off).',
+    default: String(RECOMMENDED_DISTILL.fade),
   },
   'test-data': {
     type: 'string',
@@ -129,7 +144,10 @@ export const distillCommand: Command = {
       teacher: stringOption(args, 'teacher', options.teacher) ?? '',
       student: stringOption(args, 'student', options.student) ?? '',
       method: method.name,
-      methodSettings: parseSets(args.values.set),
+      methodSettings: {
+        ...startingSettings(method, stringOption(args, 'settings', options.settings)),
+        ...parseSets(args.values.set),
+      },
       samples: numberOption(args, 'samples', 6000, { min: 1, max: 10_000_000, integer: true }),
       holdout: numberOption(args, 'holdout', 500, { min: 0, max: 1_000_000, integer: true }),
       shardSize: numberOption(args, 'shard-size', 500, { min: 1, max: 1_000_000, integer: true }),
@@ -140,7 +158,8 @@ export const distillCommand: Command = {
         temperature: numberOption(args, 'temperature', 20, { min: 0.1, max: 1000 }),
         augment,
         relabel: onOff(args, 'relabel', options.relabel.default),
-        mixup: numberOption(args, 'mixup', 0, { min: 0, max: 1 }),
+        mixup: numberOption(args, 'mixup', RECOMMENDED_DISTILL.mixup, { min: 0, max: 1 }),
+        fade: numberOption(args, 'fade', RECOMMENDED_DISTILL.fade, { min: 0, max: 1 }),
       },
       ...(stringOption(args, 'test-data') ? { testData: stringOption(args, 'test-data') } : {}),
       seed: numberOption(args, 'seed', 1, { min: 0, max: 2 ** 31 - 1, integer: true }),
@@ -258,4 +277,14 @@ function onOff(
     );
   }
   return value === 'on';
+}
+
+function startingSettings(method: SynthesisMethod, name: string | undefined): JobSpec['methodSettings'] {
+  if (name === 'paper') return {};
+  if (name === 'recommended') return { ...method.recommended } as JobSpec['methodSettings'];
+  throw new UserError(
+    'USAGE',
+    `--settings must be recommended or paper, got "${name}"`,
+    "Pass --settings recommended (the measured best) or --settings paper (the paper's configuration)",
+  );
 }

@@ -21,6 +21,7 @@ import {
   type ProjectSetup,
   type RunRecord,
 } from '../../shared/project.js';
+import { RECOMMENDED_DISTILL, RECOMMENDED_METHOD_SETTINGS } from '../../shared/recommended.js';
 import { resolveSettings, type SettingFields } from '../../shared/settings.js';
 import type { FromTaskWorker, Task } from '../../shared/task-protocol.js';
 import type { WorkerLauncher } from '../../worker/engine/job/launcher.js';
@@ -60,17 +61,15 @@ export interface ServiceDeps {
 export const DEFAULT_SETUP: ProjectSetup = {
   student: 'lenet5-half',
   method: 'soft-target',
-  // The paper's method with the image priors that beat its plain settings here (see engine/catalog.ts).
-  methodSettings: { iterations: 150, tv: 50, l2: 5, jitter: 2 },
+  // The paper's method with what beat its plain settings here (shared/recommended.ts).
+  methodSettings: { iterations: 150, ...RECOMMENDED_METHOD_SETTINGS['soft-target'] },
   samples: 4000,
   distill: {
     epochs: 40,
     batchSize: 64,
     learningRate: 0.001,
     temperature: 20,
-    augment: true,
-    relabel: false,
-    mixup: 0,
+    ...RECOMMENDED_DISTILL,
   },
   testData: null,
   holdout: 500,

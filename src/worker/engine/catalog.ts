@@ -5,16 +5,6 @@ import { BUILTIN_MODELS } from './models/builtin.js';
 import { architectureCatalog } from './models/catalog.js';
 import { SYNTHESIS_METHODS } from './synthesis/registry.js';
 
-/**
- * Settings the app starts a method with, beyond the paper's defaults, where
- * they won at equal budget (bench/results/paper-table-*-priors.json: soft-target
- * with these image priors 53.35% vs 42.20% on MNIST, 23.66% vs 16.44% on
- * Fashion-MNIST). The same priors make zskd collapse, so it keeps the paper's.
- */
-export const RECOMMENDED_SETTINGS: Readonly<Record<string, Record<string, number>>> = {
-  'soft-target': { tv: 50, l2: 5, jitter: 2 },
-};
-
 /** Everything the app offers to choose from, measured for one teacher shape. */
 export function buildCatalog(inputShape: [number, number, number], numClasses: number): Catalog {
   return {
@@ -24,7 +14,7 @@ export function buildCatalog(inputShape: [number, number, number], numClasses: n
       title: m.title,
       description: m.description,
       fields: structuredClone(m.fields) as Catalog['methods'][number]['fields'],
-      recommended: RECOMMENDED_SETTINGS[m.name] ?? {},
+      recommended: { ...m.recommended } as Catalog['methods'][number]['recommended'],
     })),
     builtinTeachers: Object.entries(BUILTIN_MODELS).map(([name, entry]) => ({
       name,

@@ -8,7 +8,7 @@ import { Rng } from '../util/rng.js';
 import type { InputSpace } from '../synthesis/init.js';
 import { distillationLoss } from '../synthesis/losses.js';
 import { restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { blendBatch, gatherBatch, shiftedBatch } from './shift.js';
+import { blendBatch, fadeBatch, gatherBatch, shiftedBatch } from './shift.js';
 
 /** The transfer set in memory: inputs (normalised NHWC) and the teacher's logits. */
 export interface TransferData {
@@ -79,8 +79,8 @@ export async function distill(
   const size = h * w * c;
   const stepsPerEpoch = Math.ceil(data.count / settings.batchSize);
   const totalSteps = stepsPerEpoch * settings.epochs;
-  if ((settings.relabel || settings.mixup > 0) && !options.teacher) {
-    throw new Error('distill: relabel and mixup need the teacher (options.teacher)');
+  if ((settings.relabel || settings.mixup > 0 || settings.fade > 0) && !options.teacher) {
+    throw new Error('distill: relabel, mixup and fade need the teacher (options.teacher)');
   }
   const teacherAsks = (blended: number): boolean => blended > 0 || (settings.relabel && settings.augment);
   const optimizer = new ScheduledAdam(settings.learningRate);
@@ -105,7 +105,9 @@ export async function distill(
         const pixels = settings.augment
           ? shiftedBatch(data.inputs, indices, space.inputShape, MAX_SHIFT, space.low, rng)
           : gatherBatch(data.inputs, indices, size);
-        const blended = blendBatch(pixels, indices.length, size, settings.mixup, rng);
+        const blended =
+          blendBatch(pixels, indices.length, size, settings.mixup, rng) +
+          fadeBatch(pixels, indices.length, size, settings.fade, rng);
         const x = tf.tensor4d(pixels, [indices.length, h, w, c]);
         const t = teacherAsks(blended)
           ? tf.tidy(() => (options.teacher as (x: tf.Tensor4D) => tf.Tensor2D)(x))

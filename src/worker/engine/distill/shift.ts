@@ -75,3 +75,27 @@ export function blendBatch(
   }
   return blended;
 }
+
+/**
+ * Fades a `fraction` of the images of a flat batch, in place, toward the
+ * data mean (0 in normalised units): x becomes lambda * x, lambda uniform in
+ * [0, 1). Synthesized images are the strongest answers the teacher can give;
+ * faded ones show it weaker, more ordinary inputs. Returns how many faded.
+ */
+export function fadeBatch(
+  batch: Float32Array,
+  count: number,
+  size: number,
+  fraction: number,
+  rng: Rng,
+): number {
+  if (fraction <= 0) return 0;
+  let faded = 0;
+  for (let b = 0; b < count; b++) {
+    if (rng.next() >= fraction) continue;
+    const lambda = rng.next();
+    for (let i = b * size; i < (b + 1) * size; i++) batch[i] = lambda * (batch[i] ?? 0);
+    faded++;
+  }
+  return faded;
+}

@@ -50,6 +50,12 @@ export interface SynthesisMethod<F extends SettingFields = SettingFields> {
   fields: F;
   /** True when the method needs the teacher's dense head (soft-target and zskd do). */
   needsDenseHead: boolean;
+  /**
+   * Settings that replace the paper's defaults unless the paper's
+   * configuration is asked for by name, each because it won at equal
+   * budget (see the method's module for the measurements).
+   */
+  recommended: Partial<SettingValues<F>>;
   /** Binds the method to a teacher; throws UserError if this teacher cannot be used. */
   create(teacher: Classifier, settings: SettingValues<F>): Synthesizer;
 }

@@ -13,6 +13,7 @@ export const noiseMethod: SynthesisMethod<typeof FIELDS> = {
   description:
     'Shows the student random images labelled by the teacher. A lower bound to compare the real methods against.',
   fields: FIELDS,
+  recommended: {},
   needsDenseHead: false,
   create(classifier, settings) {
     const space = inputSpace(classifier);

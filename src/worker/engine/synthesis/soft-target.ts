@@ -1,3 +1,4 @@
+import { RECOMMENDED_METHOD_SETTINGS } from '../../../shared/recommended.js';
 import type { SettingValues } from '../../../shared/settings.js';
 import { tf } from '../tf.js';
 import { SHARED_FIELDS } from './fields.js';
@@ -124,5 +125,6 @@ export const softTargetMethod: SynthesisMethod<typeof FIELDS> = {
     "Draws realistic mixed-class targets from a model of the teacher's own feature space, then shapes images until the teacher gives those answers.",
   fields: FIELDS,
   needsDenseHead: true,
+  recommended: RECOMMENDED_METHOD_SETTINGS['soft-target'] as Partial<Settings>,
   create,
 };

@@ -136,6 +136,7 @@ export const zskdMethod: SynthesisMethod<typeof FIELDS> = {
   description:
     'Draws targets class by class from a Dirichlet built on how similar the classes look to the teacher, then shapes images to match them.',
   fields: FIELDS,
+  recommended: {},
   needsDenseHead: true,
   create,
 };

@@ -6,7 +6,7 @@ import type { DistillSettings } from '../../../../src/shared/job.js';
 import type { ModelCard } from '../../../../src/shared/model-card.js';
 import { initBackend } from '../../../../src/worker/engine/backend/select.js';
 import { distill } from '../../../../src/worker/engine/distill/distill.js';
-import { blendBatch, shiftedBatch } from '../../../../src/worker/engine/distill/shift.js';
+import { blendBatch, fadeBatch, shiftedBatch } from '../../../../src/worker/engine/distill/shift.js';
 import { buildPreset } from '../../../../src/worker/engine/models/presets.js';
 import type { InputSpace } from '../../../../src/worker/engine/synthesis/init.js';
 import { tf } from '../../../../src/worker/engine/tf.js';
@@ -63,6 +63,28 @@ describe('blendBatch', () => {
   });
 });
 
+describe('fadeBatch', () => {
+  it('scales the chosen images toward the data mean (0) by one weight each', () => {
+    const size = 3;
+    const batch = Float32Array.from({ length: 200 * size }, (_, i) => 2 + (i % size));
+    const faded = fadeBatch(batch, 200, size, 0.5, new Rng(5));
+    expect(faded).toBeGreaterThan(70);
+    expect(faded).toBeLessThan(130);
+    let changed = 0;
+    for (let b = 0; b < 200; b++) {
+      const [p, q, r] = [...batch.subarray(b * size, (b + 1) * size)] as [number, number, number];
+      const lambda = p / 2;
+      expect(lambda).toBeGreaterThanOrEqual(0);
+      expect(lambda).toBeLessThanOrEqual(1);
+      expect(q).toBeCloseTo(3 * lambda, 5);
+      expect(r).toBeCloseTo(4 * lambda, 5);
+      if (lambda < 1) changed++;
+    }
+    expect(changed).toBe(faded);
+    expect(fadeBatch(batch, 200, size, 0, new Rng(5))).toBe(0);
+  });
+});
+
 describe('shiftedBatch', () => {
   it('moves an image by at most the maximum shift and fills with the given value', () => {
     const shape = [5, 5, 1] as const;
@@ -87,6 +109,7 @@ describe('distill with teacher-labelled augmentation', () => {
     augment: true,
     relabel: true,
     mixup: 0.5,
+    fade: 0.25,
   };
   const card: ModelCard = {
     format: 'distill-studio/model',

@@ -32,6 +32,7 @@ function spec(runDir: string, overrides: Partial<JobSpec> = {}): JobSpec {
       augment: true,
       relabel: false,
       mixup: 0,
+      fade: 0,
     },
     testData: 'mnist-digits',
     seed: 3,
@@ -122,6 +123,7 @@ describe('a job: synthesize -> distill -> evaluate', () => {
         augment: false,
         relabel: false,
         mixup: 0,
+        fade: 0,
       },
     });
     const serial = await runJob(base, { emit: () => undefined });
