@@ -10,9 +10,12 @@
 export const RECOMMENDED_METHOD_SETTINGS: Readonly<
   Record<string, Readonly<Record<string, number | string>>>
 > = {
-  // Image priors (total variation, L2, jitter) and a flat start at the data mean turn
-  // saturated noise into stroke-like images. zskd collapses under the same priors.
-  'soft-target': { tv: 50, l2: 5, jitter: 2, init: 'mean' },
+  // Image priors (total variation, L2, jitter) turn saturated noise into stroke-like
+  // images; starting from smooth (low-resolution) noise keeps them varied.
+  'soft-target': { tv: 50, l2: 5, jitter: 2, init: 'smooth' },
+  // The same priors for zskd, scaled to its loss (cross-entropy without the tau^2 factor):
+  // at soft-target's weights they outweigh it and the set collapses onto one class.
+  zskd: { tv: 0.125, l2: 0.0125, jitter: 2, init: 'smooth' },
 };
 
 /**

@@ -1,3 +1,4 @@
+import { RECOMMENDED_METHOD_SETTINGS } from '../../../shared/recommended.js';
 import type { SettingValues } from '../../../shared/settings.js';
 import type { Classifier } from '../eval/evaluate.js';
 import { tf } from '../tf.js';
@@ -136,7 +137,7 @@ export const zskdMethod: SynthesisMethod<typeof FIELDS> = {
   description:
     'Draws targets class by class from a Dirichlet built on how similar the classes look to the teacher, then shapes images to match them.',
   fields: FIELDS,
-  recommended: {},
+  recommended: (RECOMMENDED_METHOD_SETTINGS['zskd'] ?? {}) as Partial<Settings>,
   needsDenseHead: true,
   create,
 };
