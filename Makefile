@@ -46,7 +46,10 @@ bench: install
 	node --import tsx bench/backend-speed.ts
 	node --import tsx bench/parallel-speedup.ts
 	node --import tsx bench/paper-table.ts --datasets mnist,fashion --samples 4000 --iterations 150 --epochs 40 \
-		--real-epochs mnist:20,fashion:5 --extra-budget fashion:12000x200
+		--real-epochs mnist:20,fashion:5
+	node --import tsx bench/paper-table.ts --datasets mnist,fashion --samples 4000 --iterations 150 --epochs 40 \
+		--skip-real --settings recommended --augment off --extra-budget fashion:12000x200 --tag recommended
+	bash bench/trials.sh all
 
 clean:
 	rm -rf out runs .tmp
