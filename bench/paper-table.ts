@@ -185,7 +185,9 @@ for (const name of (values.datasets ?? '').split(',').filter(Boolean)) {
       const fields = getSynthesisMethod(method).fields;
       const starting = values.settings === 'recommended' ? getSynthesisMethod(method).recommended : {};
       const settings = Object.fromEntries(
-        Object.entries({ ...starting, iterations: b.iterations, ...extraSets }).filter(([key]) => key in fields),
+        Object.entries({ ...starting, iterations: b.iterations, ...extraSets }).filter(
+          ([key]) => key in fields,
+        ),
       );
       let last = 0;
       const result: JobResult = await runJob(
