@@ -17,7 +17,7 @@ install: $(NODE_MODULES_STAMP)
 # data, evaluate on the held-out real digits, write runs/demo/report.html.
 demo: install
 	$(CLI) distill --teacher builtin:mnist-lenet5 --student lenet5-half --method soft-target \
-		--samples 4000 --set iterations=150 --epochs 40 --test-data mnist-digits --run runs/demo
+		--samples 4000 --set iterations=150 --epochs 120 --test-data mnist-digits --run runs/demo
 
 # Debian's Chromium drives the end-to-end tests (Playwright) and PDF export in browser mode.
 CHROMIUM ?= /usr/bin/chromium

@@ -25,3 +25,10 @@ export const RECOMMENDED_METHOD_SETTINGS: Readonly<
  * images, --mixup 0.5, 76.6%). Shifts, relabelling, blends and fading stay available.
  */
 export const RECOMMENDED_DISTILL = { augment: false, relabel: false, mixup: 0, fade: 0 } as const;
+
+/**
+ * Distillation epochs: cheap next to synthesis, and the student keeps learning. The demo's
+ * transfer set (4,000 + 500 images x 150 steps, recommended settings) gave 67.95% on the real
+ * MNIST digits after 40 epochs and 87.35% after 120 (distillation 1 min vs 3.7 min here).
+ */
+export const RECOMMENDED_EPOCHS = 120;

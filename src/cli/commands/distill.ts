@@ -1,7 +1,7 @@
 import { cpus } from 'node:os';
 import path from 'node:path';
 import type { JobEvent, JobSpec } from '../../shared/job.js';
-import { RECOMMENDED_DISTILL } from '../../shared/recommended.js';
+import { RECOMMENDED_DISTILL, RECOMMENDED_EPOCHS } from '../../shared/recommended.js';
 import { UserError } from '../../worker/engine/errors.js';
 import { runJob } from '../../worker/engine/job/run-job.js';
 import { WorkerPool } from '../../worker/engine/job/worker-pool.js';
@@ -62,7 +62,7 @@ const options = {
     type: 'string',
     value: 'N',
     description: 'Distillation epochs over the transfer set.',
-    default: '60',
+    default: String(RECOMMENDED_EPOCHS),
   },
   batch: { type: 'string', value: 'N', description: 'Images per distillation step.', default: '64' },
   lr: {
@@ -152,7 +152,7 @@ export const distillCommand: Command = {
       holdout: numberOption(args, 'holdout', 500, { min: 0, max: 1_000_000, integer: true }),
       shardSize: numberOption(args, 'shard-size', 500, { min: 1, max: 1_000_000, integer: true }),
       distill: {
-        epochs: numberOption(args, 'epochs', 60, { min: 1, max: 10_000, integer: true }),
+        epochs: numberOption(args, 'epochs', RECOMMENDED_EPOCHS, { min: 1, max: 10_000, integer: true }),
         batchSize: numberOption(args, 'batch', 64, { min: 1, max: 65_536, integer: true }),
         learningRate: numberOption(args, 'lr', 0.001, { min: 1e-7, max: 1 }),
         temperature: numberOption(args, 'temperature', 20, { min: 0.1, max: 1000 }),

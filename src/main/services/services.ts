@@ -21,7 +21,11 @@ import {
   type ProjectSetup,
   type RunRecord,
 } from '../../shared/project.js';
-import { RECOMMENDED_DISTILL, RECOMMENDED_METHOD_SETTINGS } from '../../shared/recommended.js';
+import {
+  RECOMMENDED_DISTILL,
+  RECOMMENDED_EPOCHS,
+  RECOMMENDED_METHOD_SETTINGS,
+} from '../../shared/recommended.js';
 import { resolveSettings, type SettingFields } from '../../shared/settings.js';
 import type { FromTaskWorker, Task } from '../../shared/task-protocol.js';
 import type { WorkerLauncher } from '../../worker/engine/job/launcher.js';
@@ -65,7 +69,7 @@ export const DEFAULT_SETUP: ProjectSetup = {
   methodSettings: { iterations: 150, ...RECOMMENDED_METHOD_SETTINGS['soft-target'] },
   samples: 4000,
   distill: {
-    epochs: 40,
+    epochs: RECOMMENDED_EPOCHS,
     batchSize: 64,
     learningRate: 0.001,
     temperature: 20,
