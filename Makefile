@@ -49,6 +49,9 @@ bench: install
 		--real-epochs mnist:20,fashion:5
 	node --import tsx bench/paper-table.ts --datasets mnist,fashion --samples 4000 --iterations 150 --epochs 40 \
 		--skip-real --settings recommended --augment off --extra-budget fashion:12000x200 --tag recommended
+	rm -rf runs/bench/mnist-e120 runs/bench/fashion-e120
+	node --import tsx bench/more-epochs.ts --run runs/bench/mnist-soft-target-4000x150x40-recommended --epochs 120 --out runs/bench/mnist-e120
+	node --import tsx bench/more-epochs.ts --run runs/bench/fashion-soft-target-12000x200x40-recommended --epochs 120 --out runs/bench/fashion-e120
 	bash bench/trials.sh all
 
 clean:
