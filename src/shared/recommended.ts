@@ -29,6 +29,7 @@ export const RECOMMENDED_DISTILL = { augment: false, relabel: false, mixup: 0, f
 /**
  * Distillation epochs: cheap next to synthesis, and the student keeps learning. The demo's
  * transfer set (4,000 + 500 images x 150 steps, recommended settings) gave 67.95% on the real
- * MNIST digits after 40 epochs and 87.35% after 120 (distillation 1 min vs 3.7 min here).
+ * MNIST digits after 40 epochs and 87.35% after 120 (distillation 70 s vs 139 s here;
+ * bench/results/more-epochs.json).
  */
 export const RECOMMENDED_EPOCHS = 120;

@@ -43,6 +43,16 @@ describe('command line', () => {
     const badBackend = await runCli('backends', '--backend', 'tpu');
     expect(badBackend.code).toBe(2);
     expect(badBackend.stderr).toMatch(/wasm/);
+    const runDir = path.join(work, 'never-run');
+    const badSettings = await runCli('distill', '--settings', 'best', '--run', runDir);
+    expect(badSettings.code).toBe(2);
+    expect(badSettings.stderr).toContain('--settings must be recommended or paper');
+    const badMixup = await runCli('distill', '--mixup', '2', '--run', runDir);
+    expect(badMixup.code).toBe(2);
+    expect(badMixup.stderr).toContain('--mixup must be a number from 0 to 1');
+    const badRelabel = await runCli('distill', '--relabel', 'yes', '--run', runDir);
+    expect(badRelabel.code).toBe(2);
+    expect(badRelabel.stderr).toContain('--relabel must be on or off');
   });
 
   it('lists the synthesis methods with every setting, and refuses bad ones', async () => {
