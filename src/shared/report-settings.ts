@@ -54,6 +54,7 @@ export function settingsSection(result: JobResult): string {
       'Blended images (teacher-labelled)',
       d.mixup > 0 ? `${formatInteger(d.mixup * 100)}% of each batch` : 'off',
     ],
+    ['Faded images (teacher-labelled)', d.fade > 0 ? `${formatInteger(d.fade * 100)}% of each batch` : 'off'],
   ]);
   const run = keyValueTable([
     ['Seed', code(String(spec.seed))],

@@ -21,10 +21,8 @@ function electronBinary(): string | null {
 const binary = electronBinary();
 
 test.describe('desktop shell', () => {
-  test.skip(
-    binary === null,
-    'Electron binary not installed on this machine (its download is blocked); run where `npx electron --version` works, after `npm run build`',
-  );
+  // To run it: on a machine where `npx electron --version` works, after `npm run build`.
+  test.skip(binary === null, 'Electron binary not installed here (its download is blocked)');
 
   test('opens a secure window on the app and answers through the preload bridge', async () => {
     const app = await electron.launch({ args: ['.'], executablePath: binary! });

@@ -48,7 +48,13 @@ function summaryOf(
  * is false; checked against the schema so it cannot drift from job.ts.
  */
 export function makeResult(
-  options: { withEvaluation?: boolean; classNames?: string[]; warnings?: string[]; collapsed?: boolean } = {},
+  options: {
+    withEvaluation?: boolean;
+    classNames?: string[];
+    warnings?: string[];
+    collapsed?: boolean;
+    distill?: Partial<JobResult['spec']['distill']>;
+  } = {},
 ): JobResult {
   const withEvaluation = options.withEvaluation ?? true;
   const teacherConfusion = confusionWith(TEACHER_ERRORS);
@@ -76,7 +82,14 @@ export function makeResult(
       methodSettings: { sigma: 2 },
       samples: 6000,
       shardSize: 500,
-      distill: { epochs: 12, batchSize: 64, learningRate: 0.001, temperature: 20, augment: true },
+      distill: {
+        epochs: 12,
+        batchSize: 64,
+        learningRate: 0.001,
+        temperature: 20,
+        augment: true,
+        ...options.distill,
+      },
       ...(withEvaluation ? { testData: 'mnist-digits' } : {}),
       holdout: 500,
       seed: 1,

@@ -178,6 +178,15 @@ describe('renderReportHtml with a labelled test set', () => {
     }
   });
 
+  it('says which images the teacher labelled while distilling', () => {
+    expect(section(html, 'settings')).toMatch(/Blended images \(teacher-labelled\)<\/th>\s*<td>off/);
+    const changed = renderReportHtml(makeResult({ distill: { relabel: true, mixup: 0.5, fade: 0.25 } }), {});
+    const settings = section(changed, 'settings');
+    expect(settings).toContain('on, labelled by the teacher');
+    expect(settings).toContain('50% of each batch');
+    expect(settings).toContain('25% of each batch');
+  });
+
   it('loads nothing from outside and declares a strict CSP', () => {
     expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">`);
     expect(REPORT_CSP).toBe("default-src 'none'; img-src data:; style-src 'unsafe-inline'");

@@ -41,7 +41,7 @@ export interface DistillOptions {
   card: ModelCard;
   /**
    * The teacher's logits for a batch: needed when the settings ask it to
-   * label augmented or blended images (relabel, mixup).
+   * label shifted, blended or faded images (relabel, mixup, fade).
    */
   teacher?: (x: tf.Tensor4D) => tf.Tensor2D;
   /** Measured after every epoch (e.g. accuracy on a test set); recorded per epoch. */
@@ -82,7 +82,7 @@ export async function distill(
   if ((settings.relabel || settings.mixup > 0 || settings.fade > 0) && !options.teacher) {
     throw new Error('distill: relabel, mixup and fade need the teacher (options.teacher)');
   }
-  const teacherAsks = (blended: number): boolean => blended > 0 || (settings.relabel && settings.augment);
+  const teacherAsks = (changed: number): boolean => changed > 0 || (settings.relabel && settings.augment);
   const optimizer = new ScheduledAdam(settings.learningRate);
   const variables = student.trainableWeights.map((v) => v.read() as tf.Variable);
   try {
@@ -105,11 +105,11 @@ export async function distill(
         const pixels = settings.augment
           ? shiftedBatch(data.inputs, indices, space.inputShape, MAX_SHIFT, space.low, rng)
           : gatherBatch(data.inputs, indices, size);
-        const blended =
+        const changed =
           blendBatch(pixels, indices.length, size, settings.mixup, rng) +
           fadeBatch(pixels, indices.length, size, settings.fade, rng);
         const x = tf.tensor4d(pixels, [indices.length, h, w, c]);
-        const t = teacherAsks(blended)
+        const t = teacherAsks(changed)
           ? tf.tidy(() => (options.teacher as (x: tf.Tensor4D) => tf.Tensor2D)(x))
           : tf.tensor2d(gatherBatch(data.logits, indices, numClasses), [indices.length, numClasses]);
         const loss = await optimizeStep(

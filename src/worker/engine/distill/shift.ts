@@ -48,6 +48,21 @@ export function gatherBatch(inputs: Float32Array, indices: ArrayLike<number>, si
 }
 
 /**
+ * Calls `rewrite(b)` for each image b of a batch of `count` chosen with
+ * probability `fraction` (one draw from `rng` per image, before whatever
+ * `rewrite` draws). Returns how many were chosen.
+ */
+function rewriteSome(count: number, fraction: number, rng: Rng, rewrite: (b: number) => void): number {
+  let chosen = 0;
+  for (let b = 0; b < count; b++) {
+    if (rng.next() >= fraction) continue;
+    rewrite(b);
+    chosen++;
+  }
+  return chosen;
+}
+
+/**
  * Replaces a `fraction` of the images of a flat batch, in place, by blends
  * lambda * a + (1 - lambda) * b of two images of the batch (as they were
  * before blending), lambda uniform in [0, 1). Returns how many were blended.
@@ -61,9 +76,7 @@ export function blendBatch(
 ): number {
   if (fraction <= 0 || count < 2) return 0;
   const original = batch.slice();
-  let blended = 0;
-  for (let b = 0; b < count; b++) {
-    if (rng.next() >= fraction) continue;
+  return rewriteSome(count, fraction, rng, (b) => {
     const partner = (b + 1 + rng.int(count - 1)) % count;
     const lambda = rng.next();
     const to = b * size;
@@ -71,9 +84,7 @@ export function blendBatch(
     for (let i = 0; i < size; i++) {
       batch[to + i] = lambda * (original[to + i] ?? 0) + (1 - lambda) * (original[from + i] ?? 0);
     }
-    blended++;
-  }
-  return blended;
+  });
 }
 
 /**
@@ -90,12 +101,8 @@ export function fadeBatch(
   rng: Rng,
 ): number {
   if (fraction <= 0) return 0;
-  let faded = 0;
-  for (let b = 0; b < count; b++) {
-    if (rng.next() >= fraction) continue;
+  return rewriteSome(count, fraction, rng, (b) => {
     const lambda = rng.next();
     for (let i = b * size; i < (b + 1) * size; i++) batch[i] = lambda * (batch[i] ?? 0);
-    faded++;
-  }
-  return faded;
+  });
 }
