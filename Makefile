@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.install-stamp
 CLI := node bin/distill-studio.js
 
-.PHONY: demo test install chromium app example-teacher fashion-teacher bench clean
+.PHONY: demo test install chromium datasets app example-teacher fashion-teacher bench clean
 
 $(NODE_MODULES_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -19,14 +19,23 @@ demo: install
 	$(CLI) distill --teacher builtin:mnist-lenet5 --student lenet5-half --method soft-target \
 		--samples 4000 --set iterations=150 --epochs 120 --test-data mnist-digits --run runs/demo
 
-# Debian's Chromium drives the end-to-end tests (Playwright) and PDF export in browser mode.
+# Debian packages the tests use: Chromium drives the end-to-end tests (Playwright) and PDF
+# export in browser mode; dataset-fashion-mnist is the real Fashion-MNIST split some data
+# tests read (they are skipped, with the reason printed, where it cannot be installed).
 CHROMIUM ?= /usr/bin/chromium
+FASHION_MNIST ?= /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+SUDO := $$( [ "$$(id -u)" = 0 ] || echo sudo )
+APT_INSTALL = $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq
 chromium:
 	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the end-to-end tests"; \
-		$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
-		$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
+		$(APT_INSTALL) chromium >/dev/null; }
 
-test: install chromium
+datasets:
+	@test -f $(FASHION_MNIST) || { echo "Installing Debian's dataset-fashion-mnist for the data tests"; \
+		{ $(APT_INSTALL) dataset-fashion-mnist >/dev/null; } || \
+		echo "Could not install dataset-fashion-mnist: the tests that read it will be skipped"; }
+
+test: install chromium datasets
 	npm test
 
 # The app in browser mode (no Electron binary needed): prints the address to open.

