@@ -34,6 +34,32 @@ export const DistillSettingsSchema = z.object({
 });
 export type DistillSettings = z.infer<typeof DistillSettingsSchema>;
 
+/**
+ * The round pipeline: synthesize a round of images, train the student on
+ * batches drawn from everything made so far, repeat until the time budget
+ * is spent. The student exists, and is measured, after every round.
+ */
+export const RoundsSettingsSchema = z.object({
+  /** Wall time the job may take, in seconds; it ends within one round of it. */
+  budgetSeconds: z
+    .number()
+    .positive()
+    .max(30 * 24 * 3600),
+  /** A fixed number of rounds instead (0: as many as the budget allows); the budget still caps it. */
+  maxRounds: z.number().int().min(0).max(100_000),
+  /** Images synthesized per round. */
+  imagesPerRound: z.number().int().min(1).max(100_000),
+  /** Student training steps (of distill.batchSize images) after each round. */
+  studentSteps: z.number().int().min(1).max(1_000_000),
+  /** Weight of the teacher-student disagreement (Jensen-Shannon) term in synthesis, from round 2; 0 = off. */
+  disagreement: z.number().min(0).max(10_000),
+  /** Temperature of the two softmaxes compared by the disagreement term. */
+  disagreementTemperature: z.number().positive().max(1000),
+  /** The student's learning rate follows a cosine over the budget down to this fraction of its peak. */
+  learningRateFloor: z.number().min(0).max(1),
+});
+export type RoundsSettings = z.infer<typeof RoundsSettingsSchema>;
+
 export const JobSpecSchema = z.object({
   /** Teacher model: a folder or builtin:NAME. */
   teacher: z.string().min(1),
@@ -60,10 +86,30 @@ export const JobSpecSchema = z.object({
   workers: z.number().int().min(1).max(64),
   /** Folder holding everything the job writes; a job started again on it resumes. */
   runDir: z.string().min(1),
+  /**
+   * Present: the round pipeline with a time budget (samples and distill.epochs
+   * are then unused). Absent: the paper's two stages, the whole transfer set
+   * first, then distill.epochs epochs over it.
+   */
+  rounds: RoundsSettingsSchema.optional(),
 });
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 
-export const StageSchema = z.enum(['prepare', 'synthesize', 'distill', 'evaluate', 'report']);
+export const StageSchema = z.enum(['prepare', 'synthesize', 'distill', 'rounds', 'evaluate', 'report']);
+
+/** One point of the student's progress in the round pipeline. */
+export const RoundPointSchema = z.object({
+  round: z.number().int().min(1),
+  /** Wall time of the job so far, summed over resumed sessions. */
+  seconds: z.number(),
+  /** Images synthesized so far. */
+  images: z.number().int(),
+  /** Test accuracy (with a test set) or hold-out agreement after this round; null if not measured. */
+  metric: z.number().nullable(),
+  /** Mean distillation loss of this round's student steps. */
+  loss: z.number(),
+});
+export type RoundPoint = z.infer<typeof RoundPointSchema>;
 export type Stage = z.infer<typeof StageSchema>;
 
 export const ErrorInfoSchema = z.object({
@@ -103,6 +149,12 @@ export const JobEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('log'), level: z.enum(['info', 'warn']), message: z.string() }),
   z.object({ type: z.literal('checkpoint'), stage: StageSchema, message: z.string() }),
   z.object({ type: z.literal('samples'), grid: z.string(), count: z.number().int() }),
+  z.object({
+    type: z.literal('round'),
+    point: RoundPointSchema,
+    metricName: z.string(),
+    budgetSeconds: z.number(),
+  }),
   z.object({ type: z.literal('done'), resultFile: z.string() }),
   z.object({ type: z.literal('failed'), error: ErrorInfoSchema }),
 ]);
@@ -164,6 +216,18 @@ export const JobResultSchema = z.object({
     metricPerEpoch: z.array(z.number().nullable()),
     metricName: z.string(),
   }),
+  /** The round pipeline's course, when it ran (absent for the two-stage pipeline). */
+  rounds: z
+    .object({
+      count: z.number().int(),
+      budgetSeconds: z.number(),
+      seconds: z.number(),
+      /** The user stopped the job early and kept the student as it was. */
+      stoppedEarly: z.boolean(),
+      metricName: z.string(),
+      curve: z.array(RoundPointSchema),
+    })
+    .optional(),
   /** Teacher vs student on the labelled test set, when one was given. */
   evaluation: z
     .object({

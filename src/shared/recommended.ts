@@ -33,3 +33,23 @@ export const RECOMMENDED_DISTILL = { augment: false, relabel: false, mixup: 0, f
  * bench/results/more-epochs.json).
  */
 export const RECOMMENDED_EPOCHS = 120;
+
+/**
+ * The round pipeline (METHOD.md "Rounds"): the prototype's loop, rounds of 400 images x 100
+ * pixel steps, each followed by 150 student steps of 128 images from everything made so far,
+ * the student's learning rate on a cosine over the budget down to 5%.
+ * Disagreement weight and budget: see bench/results/budget-mnist.json.
+ */
+export const RECOMMENDED_ROUNDS = {
+  budgetSeconds: 15 * 60,
+  maxRounds: 0,
+  imagesPerRound: 400,
+  studentSteps: 150,
+  disagreement: 30,
+  disagreementTemperature: 1,
+  learningRateFloor: 0.05,
+  /** Student batch size in rounds. */
+  batchSize: 128,
+  /** Pixel steps per image in rounds (the method's own default is for the two-stage pipeline). */
+  iterations: 100,
+} as const;

@@ -21,6 +21,10 @@ export const ToShardWorkerSchema = z.discriminatedUnion('type', [
     settings: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
     transferDir: z.string(),
     backend: z.string(),
+    /** Student-aware synthesis: the saved student and the weight and temperature of the disagreement term. */
+    student: z
+      .object({ folder: z.string(), weight: z.number().min(0), temperature: z.number().positive() })
+      .optional(),
   }),
   z.object({ type: z.literal('stop') }),
 ]);

@@ -6,7 +6,7 @@
 import { ToShardWorkerSchema, type FromShardWorker } from '../shared/worker-protocol.js';
 import { initBackend, parseBackendName } from './engine/backend/select.js';
 import { toErrorInfo } from './engine/errors.js';
-import { synthesizeShard } from './engine/job/shards.js';
+import { loadStudent, synthesizeShard } from './engine/job/shards.js';
 import { loadClassifier, type LoadedClassifier } from './engine/models/classifier.js';
 import { getSynthesisMethod } from './engine/synthesis/registry.js';
 import { resolveSettings } from '../shared/settings.js';
@@ -36,13 +36,14 @@ async function handle(raw: unknown): Promise<void> {
   }
   const method = getSynthesisMethod(message.method);
   const { settings } = resolveSettings(method.fields, message.settings);
-  const entry = await synthesizeShard(
-    method,
-    teacher,
-    settings,
-    message.transferDir,
-    message.task,
-    (progress) => reply({ type: 'progress', index: message.task.index, progress }),
-  );
-  reply({ type: 'shard-done', entry, backend: backend.name });
+  const student = message.student ? await loadStudent(message.student) : undefined;
+  try {
+    const entry = await synthesizeShard(method, teacher, settings, message.transferDir, message.task, {
+      onProgress: (progress) => reply({ type: 'progress', index: message.task.index, progress }),
+      ...(student ? { student } : {}),
+    });
+    reply({ type: 'shard-done', entry, backend: backend.name });
+  } finally {
+    student?.dispose();
+  }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -53,6 +53,15 @@ describe('command line', () => {
     const badRelabel = await runCli('distill', '--relabel', 'yes', '--run', runDir);
     expect(badRelabel.code).toBe(2);
     expect(badRelabel.stderr).toContain('--relabel must be on or off');
+    const badBudget = await runCli('distill', '--budget', '15 minutes', '--run', runDir);
+    expect(badBudget.code).toBe(2);
+    expect(badBudget.stderr).toMatch(
+      /--budget must be a duration such as 90s, 15m or 1h.*"15 minutes".*Fix: Pass e\.g\. --budget 15m/s,
+    );
+    const badPipeline = await runCli('distill', '--pipeline', 'three-stage', '--run', runDir);
+    expect(badPipeline.code).toBe(2);
+    expect(badPipeline.stderr).toContain('--pipeline must be rounds or two-stage');
+    expect(existsSync(runDir)).toBe(false);
   });
 
   it('lists the synthesis methods with every setting, and refuses bad ones', async () => {

@@ -1,7 +1,8 @@
 import { cpus } from 'node:os';
 import path from 'node:path';
-import type { JobEvent, JobSpec } from '../../shared/job.js';
-import { RECOMMENDED_DISTILL, RECOMMENDED_EPOCHS } from '../../shared/recommended.js';
+import type { JobEvent, JobSpec, RoundsSettings } from '../../shared/job.js';
+import { parseDuration } from '../../shared/duration.js';
+import { RECOMMENDED_DISTILL, RECOMMENDED_EPOCHS, RECOMMENDED_ROUNDS } from '../../shared/recommended.js';
 import { UserError } from '../../worker/engine/errors.js';
 import { runJob } from '../../worker/engine/job/run-job.js';
 import { WorkerPool } from '../../worker/engine/job/worker-pool.js';
@@ -39,6 +40,44 @@ const options = {
       "Starting method settings: the measured best (recommended) or the paper's configuration (paper); --set changes single ones.",
     default: 'recommended',
   },
+  pipeline: {
+    type: 'string',
+    value: 'rounds|two-stage',
+    description:
+      "rounds: synthesis and student steps alternate until --budget is spent (default with --settings recommended); two-stage: the paper's whole set first, then --epochs epochs (default with --settings paper).",
+  },
+  budget: {
+    type: 'string',
+    value: 'TIME',
+    description: 'Time budget of the round pipeline, e.g. 90s, 5m, 15m, 1h.',
+    default: '15m',
+  },
+  rounds: {
+    type: 'string',
+    value: 'N',
+    description:
+      'Run exactly N rounds instead (reproducible; the budget still caps it). 0 = as the budget allows.',
+    default: '0',
+  },
+  'round-images': {
+    type: 'string',
+    value: 'N',
+    description: 'Images synthesized per round.',
+    default: String(RECOMMENDED_ROUNDS.imagesPerRound),
+  },
+  'round-steps': {
+    type: 'string',
+    value: 'N',
+    description: 'Student steps after each round.',
+    default: String(RECOMMENDED_ROUNDS.studentSteps),
+  },
+  disagreement: {
+    type: 'string',
+    value: 'W',
+    description:
+      'From round 2, push new images to where the student disagrees with the teacher (Jensen-Shannon weight; 0 = off).',
+    default: String(RECOMMENDED_ROUNDS.disagreement),
+  },
   set: {
     type: 'string',
     value: 'NAME=VALUE',
@@ -64,7 +103,11 @@ const options = {
     description: 'Distillation epochs over the transfer set.',
     default: String(RECOMMENDED_EPOCHS),
   },
-  batch: { type: 'string', value: 'N', description: 'Images per distillation step.', default: '64' },
+  batch: {
+    type: 'string',
+    value: 'N',
+    description: `Images per distillation step (default 64; ${RECOMMENDED_ROUNDS.batchSize} in rounds).`,
+  },
   lr: {
     type: 'string',
     value: 'RATE',
@@ -140,12 +183,15 @@ export const distillCommand: Command = {
     const { args, backend, log } = context;
     const method = getSynthesisMethod(stringOption(args, 'method', options.method) ?? 'soft-target');
     const augment = onOff(args, 'augment', options.augment.default);
+    const settingsName = stringOption(args, 'settings', options.settings);
+    const rounds = roundsOption(args, settingsName);
     const spec: JobSpec = {
       teacher: stringOption(args, 'teacher', options.teacher) ?? '',
       student: stringOption(args, 'student', options.student) ?? '',
       method: method.name,
       methodSettings: {
-        ...startingSettings(method, stringOption(args, 'settings', options.settings)),
+        ...startingSettings(method, settingsName),
+        ...(rounds && 'iterations' in method.fields ? { iterations: RECOMMENDED_ROUNDS.iterations } : {}),
         ...parseSets(args.values.set),
       },
       samples: numberOption(args, 'samples', 6000, { min: 1, max: 10_000_000, integer: true }),
@@ -153,7 +199,11 @@ export const distillCommand: Command = {
       shardSize: numberOption(args, 'shard-size', 500, { min: 1, max: 1_000_000, integer: true }),
       distill: {
         epochs: numberOption(args, 'epochs', RECOMMENDED_EPOCHS, { min: 1, max: 10_000, integer: true }),
-        batchSize: numberOption(args, 'batch', 64, { min: 1, max: 65_536, integer: true }),
+        batchSize: numberOption(args, 'batch', rounds ? RECOMMENDED_ROUNDS.batchSize : 64, {
+          min: 1,
+          max: 65_536,
+          integer: true,
+        }),
         learningRate: numberOption(args, 'lr', 0.001, { min: 1e-7, max: 1 }),
         temperature: numberOption(args, 'temperature', 20, { min: 0.1, max: 1000 }),
         augment,
@@ -165,21 +215,44 @@ export const distillCommand: Command = {
       seed: numberOption(args, 'seed', 1, { min: 0, max: 2 ** 31 - 1, integer: true }),
       workers: numberOption(args, 'workers', Math.max(1, cpus().length), { min: 1, max: 64, integer: true }),
       runDir: path.resolve(stringOption(args, 'run', options.run) ?? 'runs/latest'),
+      ...(rounds ? { rounds } : {}),
     };
     const info = await backend();
     log(`run folder: ${spec.runDir}`);
     const display = new StageDisplay(context);
+    // In rounds, the first Ctrl-C ends the job after the current step and keeps the student;
+    // a second one quits at once (the run folder resumes either way).
+    const stop = new AbortController();
+    const onInterrupt = (): void => {
+      if (stop.signal.aborted) process.exit(130);
+      stop.abort();
+      display.finish();
+      log('Stopping: the student is kept as it is now (press Ctrl-C again to quit at once)');
+    };
+    if (spec.rounds) process.on('SIGINT', onInterrupt);
     const result = await runJob(spec, {
       emit: (event) => display.show(event),
+      stop: stop.signal,
       ...(spec.workers > 1 ? { shardRunner: (ctx) => new WorkerPool(ctx, info.name) } : {}),
-    });
+    }).finally(() => process.off('SIGINT', onInterrupt));
     display.finish();
     const report = await writeReport(spec.runDir, result);
     const pct = (v: number): string => `${(v * 100).toFixed(2)}%`;
     const ev = result.evaluation;
+    const r = result.rounds;
     const lines = [
+      ...(r
+        ? [
+            `rounds: ${r.count} in ${formatDuration(r.seconds)} of a ${formatDuration(r.budgetSeconds)} budget${r.stoppedEarly ? ' (stopped early, student kept)' : ''}; ${r.metricName} by round: ${r.curve
+              .filter(
+                (_, i, all) => all.length <= 8 || i % Math.ceil(all.length / 8) === 0 || i === all.length - 1,
+              )
+              .map((p) => `${formatDuration(p.seconds)} ${p.metric === null ? '-' : pct(p.metric)}`)
+              .join(', ')}`,
+          ]
+        : []),
       `transfer set: ${result.transferSet.count} images by ${result.spec.method} in ${formatDuration(result.transferSet.synthesisSeconds)} (${result.transferSet.samplesPerSecond.toFixed(1)} img/s), mean teacher confidence ${pct(result.transferSet.meanTop1)}`,
-      `distillation: ${result.distillation.lossPerEpoch.length} epochs in ${formatDuration(result.distillation.seconds)}${result.distillation.resumedFromEpoch ? ` (resumed after epoch ${result.distillation.resumedFromEpoch})` : ''}`,
+      `${r ? 'student training' : 'distillation'}: ${result.distillation.lossPerEpoch.length} ${r ? 'rounds' : 'epochs'} in ${formatDuration(result.distillation.seconds)}${result.distillation.resumedFromEpoch ? ` (resumed after epoch ${result.distillation.resumedFromEpoch})` : ''}`,
       ...(ev
         ? [
             `on ${ev.count} test images: teacher ${pct(ev.teacher.accuracy)}, student ${pct(ev.student.accuracy)} (${pct(result.accuracyRatio ?? 0)} of the teacher), agreement ${pct(ev.student.agreementWithTeacher ?? 0)}`,
@@ -219,6 +292,7 @@ function parseSets(raw: string | boolean | string[] | undefined): Record<string,
 /** Shows job events on the terminal: a bar per stage, checkpoints and warnings as lines. */
 class StageDisplay {
   private bar: ProgressBar | undefined;
+  private inRounds = false;
 
   constructor(private readonly context: CommandContext) {}
 
@@ -248,8 +322,18 @@ class StageDisplay {
         this.context.log(`${event.level === 'warn' ? 'warning: ' : ''}${event.message}`);
         return;
       case 'samples':
-        this.context.log(`sample grid: ${event.grid} (${event.count} images)`);
+        if (!this.inRounds) this.context.log(`sample grid: ${event.grid} (${event.count} images)`);
         return;
+      case 'round': {
+        const { point } = event;
+        this.inRounds = true;
+        this.bar?.finish();
+        this.context.log(
+          `round ${point.round}: ${formatDuration(point.seconds)} of ${formatDuration(event.budgetSeconds)}, ${point.images.toLocaleString('en-US')} images, ${event.metricName} ${point.metric === null ? '-' : `${(point.metric * 100).toFixed(2)}%`}`,
+        );
+        this.bar = this.context.progress('rounds');
+        return;
+      }
       case 'checkpoint':
       case 'done':
       case 'failed':
@@ -287,4 +371,49 @@ function startingSettings(method: SynthesisMethod, name: string | undefined): Jo
     `--settings must be recommended or paper, got "${name}"`,
     "Pass --settings recommended (the measured best) or --settings paper (the paper's configuration)",
   );
+}
+
+/** The round pipeline's settings from the options, or undefined for the two-stage pipeline. */
+function roundsOption(
+  args: Parameters<typeof stringOption>[0],
+  settingsName: string | undefined,
+): RoundsSettings | undefined {
+  const pipeline = stringOption(args, 'pipeline') ?? (settingsName === 'paper' ? 'two-stage' : 'rounds');
+  if (pipeline === 'two-stage') return undefined;
+  if (pipeline !== 'rounds') {
+    throw new UserError(
+      'USAGE',
+      `--pipeline must be rounds or two-stage, got "${pipeline}"`,
+      'Pass --pipeline rounds (with --budget) or --pipeline two-stage (with --samples and --epochs)',
+    );
+  }
+  const budgetText = stringOption(args, 'budget', options.budget) ?? '15m';
+  const budgetSeconds = parseDuration(budgetText);
+  if (budgetSeconds === null || budgetSeconds <= 0 || budgetSeconds > 30 * 24 * 3600) {
+    throw new UserError(
+      'USAGE',
+      `--budget must be a duration such as 90s, 15m or 1h (at most 30 days), got "${budgetText}"`,
+      'Pass e.g. --budget 15m',
+    );
+  }
+  return {
+    budgetSeconds,
+    maxRounds: numberOption(args, 'rounds', 0, { min: 0, max: 100_000, integer: true }),
+    imagesPerRound: numberOption(args, 'round-images', RECOMMENDED_ROUNDS.imagesPerRound, {
+      min: 1,
+      max: 100_000,
+      integer: true,
+    }),
+    studentSteps: numberOption(args, 'round-steps', RECOMMENDED_ROUNDS.studentSteps, {
+      min: 1,
+      max: 1_000_000,
+      integer: true,
+    }),
+    disagreement: numberOption(args, 'disagreement', RECOMMENDED_ROUNDS.disagreement, {
+      min: 0,
+      max: 10_000,
+    }),
+    disagreementTemperature: RECOMMENDED_ROUNDS.disagreementTemperature,
+    learningRateFloor: RECOMMENDED_ROUNDS.learningRateFloor,
+  };
 }

@@ -1,6 +1,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { RoundPointSchema } from '../../../shared/job.js';
 import type { ModelCard } from '../../../shared/model-card.js';
 import { UserError } from '../errors.js';
 import { loadModel, saveModel } from '../models/io.js';
@@ -14,6 +15,8 @@ const StateSchema = z.object({
   metricPerEpoch: z.array(z.number().nullable()),
   optimizer: z.array(z.object({ name: z.string(), shape: z.array(z.number().int()) })),
   betaPowers: z.tuple([z.number(), z.number()]),
+  /** The round pipeline's course so far (`epoch` then counts rounds). */
+  curve: z.array(RoundPointSchema).optional(),
 });
 
 /** Where distillation stands after an epoch. */
@@ -106,5 +109,10 @@ export async function restoreCheckpoint(
   await optimizer.setWeights(named);
   optimizer.restoreBetaPowers(state.betaPowers);
   tf.dispose(named.map((w) => w.tensor));
-  return { epoch: state.epoch, lossPerEpoch: state.lossPerEpoch, metricPerEpoch: state.metricPerEpoch };
+  return {
+    epoch: state.epoch,
+    lossPerEpoch: state.lossPerEpoch,
+    metricPerEpoch: state.metricPerEpoch,
+    ...(state.curve ? { curve: state.curve } : {}),
+  };
 }

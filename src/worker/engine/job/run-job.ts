@@ -7,30 +7,27 @@ import { APP_VERSION } from '../app-info.js';
 import { currentBackend, initBackend } from '../backend/select.js';
 import { resolveDataset } from '../data/datasets.js';
 import type { LabeledImages } from '../data/types.js';
-import { distill } from '../distill/distill.js';
-import type { tf } from '../tf.js';
 import { UserError } from '../errors.js';
 import { evaluate } from '../eval/evaluate.js';
 import { loadClassifier, type LoadedClassifier } from '../models/classifier.js';
 import { saveModel } from '../models/io.js';
 import { getPreset } from '../models/presets.js';
 import { modelStats } from '../models/stats.js';
-import { inputSpace } from '../synthesis/init.js';
 import type { SynthesisMethod } from '../synthesis/method.js';
 import { getSynthesisMethod } from '../synthesis/registry.js';
-import { accuracyOf } from '../train/train-classifier.js';
-import { RateMeter } from '../train/progress.js';
-import { diagnoseTransferSet } from '../transfer/diagnostics.js';
-import { TransferSetStore } from '../transfer/store.js';
 import { writeFileAtomic } from '../util/atomic-fs.js';
 import { agreementOn } from './agreement.js';
 import { EventThrottle } from './events.js';
-import { ShardsInProcess, type ShardRunner } from './shards.js';
+import { PIPELINE_FILES, roundPipeline, twoStagePipeline, type PipelineContext } from './pipelines.js';
+import type { ShardRunner } from './shards.js';
 
 /** What runs a job needs from its host (the CLI, a worker process, a test). */
 export interface JobHost {
   emit(event: JobEvent): void;
+  /** Aborts the job: it throws, and what is saved stays for a resumption. */
   signal?: AbortSignal;
+  /** Ends the round pipeline early and keeps the student as it is ("Stop and keep"). */
+  stop?: AbortSignal;
   /** Least time between sample grids drawn while the set grows (default 3 s; 0: after every shard). */
   samplesEveryMs?: number;
   /** Chooses where shards run; default: in this process. */
@@ -46,24 +43,22 @@ export interface ShardRunnerContext {
   transferDir: string;
 }
 
-/** Least time between two sample grids drawn while the transfer set grows. */
-const GRID_EVERY_MS = 3000;
-
 /** The files of a run folder. */
 export const RUN_FILES = {
   spec: 'job.json',
-  transfer: 'transfer',
-  checkpoint: 'checkpoint',
+  ...PIPELINE_FILES,
   student: 'student',
   grid: 'samples.png',
   result: 'result.json',
 } as const;
 
 /**
- * Runs a job: synthesize the transfer set in shards, distill the student
- * with per-epoch checkpoints, evaluate, and write result.json. Everything
- * goes to spec.runDir; started again on the same folder with the same spec,
- * it continues from what is there.
+ * Runs a job: the round pipeline when spec.rounds is given (rounds of
+ * synthesis and student steps until the time budget is spent), else the
+ * paper's two stages (the whole transfer set, then distillation epochs);
+ * then evaluates the final student and writes result.json. Everything goes
+ * to spec.runDir; started again on the same folder with the same spec, it
+ * continues from what is there.
  */
 export async function runJob(input: unknown, host: JobHost): Promise<JobResult> {
   const spec = parseSpec(input);
@@ -104,138 +99,38 @@ export async function runJob(input: unknown, host: JobHost): Promise<JobResult> 
   }
   try {
     const test = spec.testData ? await resolveDataset(spec.testData, 'test') : undefined;
-    const space = inputSpace(teacher);
-
-    // 1. Transfer set, shard by shard; finished shards on disk are skipped.
-    const store = await TransferSetStore.open(
-      path.join(runDir, RUN_FILES.transfer),
-      {
-        inputShape: [...teacher.inputShape],
+    const context: PipelineContext = {
+      spec,
+      host,
+      events,
+      warn,
+      backend: backend.name,
+      runDir,
+      method,
+      settings,
+      teacher,
+      student,
+      setInfo: {
+        inputShape: teacher.inputShape,
         numClasses: teacher.numClasses,
-        totalSamples: spec.samples + spec.holdout,
-        shardSize: spec.shardSize,
-        method: method.name,
-        settings,
-        seed: spec.seed,
-        teacherFingerprint: teacher.fingerprint,
+        preprocessing: teacher.preprocessing,
+        ...(teacher.card?.classNames ? { classNames: teacher.card.classNames } : {}),
       },
-      backend.name,
-    );
-    const pending = await store.pendingShards();
-    const total = spec.samples + spec.holdout;
-    const already = total - pending.reduce((n, s) => n + s.count, 0);
-    events.emit({
-      type: 'stage',
-      stage: 'synthesize',
-      message: `Synthesizing ${total} images with ${method.title}${already ? ` (${already} already on disk)` : ''}`,
-    });
-    const meter = new RateMeter(total - already);
-    const setInfo = {
-      inputShape: teacher.inputShape,
-      numClasses: teacher.numClasses,
-      preprocessing: teacher.preprocessing,
-      ...(teacher.card?.classNames ? { classNames: teacher.card.classNames } : {}),
+      gridFile: path.join(runDir, RUN_FILES.grid),
+      card: studentCard(preset.name, teacher, spec, backend.name, method.name),
+      metricName: test ? 'test accuracy' : 'hold-out agreement',
+      ...(test ? { test } : {}),
     };
-    const gridFile = path.join(runDir, RUN_FILES.grid);
-    let lastGrid = -Infinity;
-    const inFlight = new Map<number, number>();
-    let recorded = already;
-    const synthesisStarted = performance.now();
-    const runner =
-      host.shardRunner?.({ spec, method, settings, teacher, transferDir: store.dir }) ??
-      new ShardsInProcess(method, teacher, settings, store.dir);
-    await runner.run(pending, {
-      ...(host.signal ? { signal: host.signal } : {}),
-      onProgress: (index, p) => {
-        inFlight.set(index, p.done + (p.iteration / Math.max(1, p.iterations)) * p.batch);
-        const fresh = recorded - already + [...inFlight.values()].reduce((a, b) => a + b, 0);
-        events.emit({
-          type: 'progress',
-          stage: 'synthesize',
-          step: already + fresh,
-          total,
-          losses: p.losses,
-          samplesPerSecond: meter.rate(fresh),
-          etaSeconds: finite(meter.etaSeconds(fresh)),
-        });
-      },
-      onShard: async (entry) => {
-        await store.recordShard(entry);
-        inFlight.delete(entry.index);
-        recorded += entry.count;
-        events.emit({
-          type: 'checkpoint',
-          stage: 'synthesize',
-          message: `shard ${entry.index + 1} saved (${recorded}/${total} images)`,
-        });
-        // The sample grid grows with the set (from the teacher's stored answers: no extra inference).
-        if (performance.now() - lastGrid >= (host.samplesEveryMs ?? GRID_EVERY_MS) && recorded < total) {
-          lastGrid = performance.now();
-          // Not pendingShards(): it removes temporary files, i.e. shards other workers are writing.
-          const partial = await store.readAll({ exclude: store.unrecordedIndices() });
-          const grid = await diagnoseTransferSet(partial, setInfo, gridFile);
-          events.emit({ type: 'samples', grid: grid.grid, count: partial.count });
-        }
-      },
-    });
-    const synthesisSeconds = (performance.now() - synthesisStarted) / 1000;
-    const set = await store.readAll();
-    const diagnostics = await diagnoseTransferSet(set, setInfo, gridFile);
-    events.emit({ type: 'samples', grid: diagnostics.grid, count: set.count });
+    const made = spec.rounds ? await roundPipeline(context, spec.rounds) : await twoStagePipeline(context);
+    const { held, diagnostics, card, metricName } = { ...made, ...context };
+    const k = teacher.numClasses;
     if (diagnostics.collapsed) {
       warn(
         `The transfer set collapsed: ${(diagnostics.dominantFraction * 100).toFixed(1)}% of the images are class ${diagnostics.dominantClass} to the teacher. The student will learn little about the other classes; try another sigma, learning rate or method.`,
       );
     }
 
-    // 2. Distillation on the first spec.samples images; the rest are held back.
-    const size = teacher.inputShape[0] * teacher.inputShape[1] * teacher.inputShape[2];
-    const k = teacher.numClasses;
-    const trainSet = {
-      count: spec.samples,
-      inputs: set.inputs.subarray(0, spec.samples * size),
-      logits: set.logits.subarray(0, spec.samples * k),
-    };
-    const held = {
-      count: spec.holdout,
-      inputs: set.inputs.subarray(spec.samples * size),
-      logits: set.logits.subarray(spec.samples * k),
-    };
-    const metricName = test ? 'test accuracy' : 'hold-out agreement';
-    const card = studentCard(preset.name, teacher, spec, backend.name, method.name);
-    events.emit({
-      type: 'stage',
-      stage: 'distill',
-      message: `Distilling into ${preset.name} for ${spec.distill.epochs} epochs`,
-    });
-    const distilled = await distill(student, trainSet, {
-      settings: spec.distill,
-      space,
-      numClasses: k,
-      seed: spec.seed,
-      checkpointDir: path.join(runDir, RUN_FILES.checkpoint),
-      card,
-      teacher: (x) => teacher.model.apply(x, { training: false }) as tf.Tensor2D,
-      epochMetric: (s) =>
-        test
-          ? accuracyOf(s, test, teacher.preprocessing, teacher.inputShape)
-          : agreementOn(s, held.inputs, held.logits, held.count, teacher.inputShape, k),
-      ...(host.signal ? { signal: host.signal } : {}),
-      onProgress: (p) =>
-        events.emit({
-          type: 'progress',
-          stage: 'distill',
-          step: p.step,
-          total: p.totalSteps,
-          losses: { distillation: p.loss, ...(p.metric !== undefined ? { [metricName]: p.metric } : {}) },
-          samplesPerSecond: p.samplesPerSecond,
-          etaSeconds: finite(p.etaSeconds),
-        }),
-      onCheckpoint: (epoch) =>
-        events.emit({ type: 'checkpoint', stage: 'distill', message: `epoch ${epoch} saved` }),
-    });
-
-    // 3. Evaluation and the saved student.
+    // Evaluation and the saved student.
     events.emit({
       type: 'stage',
       stage: 'evaluate',
@@ -285,19 +180,9 @@ export async function runJob(input: unknown, host: JobHost): Promise<JobResult> 
         fileBytes: saved.fileBytes,
       },
       ...(teacher.card?.classNames ? { classNames: teacher.card.classNames } : {}),
-      transferSet: {
-        ...diagnostics,
-        synthesisSeconds,
-        samplesPerSecond: (total - already) / Math.max(synthesisSeconds, 1e-9),
-        metrics: averageMetrics(store),
-      },
-      distillation: {
-        seconds: distilled.seconds,
-        resumedFromEpoch: distilled.resumedFromEpoch,
-        lossPerEpoch: distilled.lossPerEpoch,
-        metricPerEpoch: distilled.metricPerEpoch,
-        metricName,
-      },
+      transferSet: { ...diagnostics, ...made.synthesis },
+      distillation: { ...made.distillation, metricName },
+      ...(made.rounds ? { rounds: { ...made.rounds, metricName } } : {}),
       ...(evaluation ? { evaluation } : {}),
       holdoutAgreement,
       accuracyRatio: evaluation ? evaluation.student.accuracy / evaluation.teacher.accuracy : null,
@@ -364,7 +249,9 @@ function studentCard(
       appVersion: APP_VERSION,
       backend,
       seed: spec.seed,
-      producedBy: `distill --method ${method} --samples ${spec.samples} --epochs ${spec.distill.epochs}`,
+      producedBy: spec.rounds
+        ? `distill --method ${method} --budget ${spec.rounds.budgetSeconds}s`
+        : `distill --method ${method} --samples ${spec.samples} --epochs ${spec.distill.epochs}`,
       teacherFingerprint: teacher.fingerprint,
     },
   };
@@ -382,20 +269,4 @@ async function evaluateBoth(
   const t = await evaluate(teacher, test);
   const s = await evaluate(student, test, { teacher });
   return { dataset: test.source, count: test.count, teacher: strip(t), student: strip(s) };
-}
-
-function averageMetrics(store: TransferSetStore): Record<string, number> {
-  const shards = store.manifest().shards;
-  const sums: Record<string, number> = {};
-  let count = 0;
-  for (const shard of shards) {
-    count += shard.count;
-    for (const [name, value] of Object.entries(shard.metrics))
-      sums[name] = (sums[name] ?? 0) + value * shard.count;
-  }
-  return Object.fromEntries(Object.entries(sums).map(([name, sum]) => [name, sum / Math.max(1, count)]));
-}
-
-function finite(value: number): number | null {
-  return Number.isFinite(value) ? value : null;
 }

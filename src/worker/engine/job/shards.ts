@@ -1,6 +1,13 @@
 import type { SettingValues, SettingFields } from '../../../shared/settings.js';
 import type { Classifier } from '../eval/evaluate.js';
-import type { SynthesisMethod, SynthesisProgress } from '../synthesis/method.js';
+import type {
+  StudentAwareness,
+  SynthesisMethod,
+  SynthesisProgress,
+  SynthesizeOptions,
+} from '../synthesis/method.js';
+import { loadModel } from '../models/io.js';
+import type { tf } from '../tf.js';
 import { writeShardFile } from '../transfer/shard-file.js';
 import type { ShardEntry } from '../transfer/store.js';
 
@@ -19,12 +26,37 @@ export interface ShardCallbacks {
 }
 
 /**
+ * The student that student-aware synthesis pushes new images away from: a
+ * saved model folder (the round pipeline's checkpoint), so worker processes
+ * read the very weights this process has.
+ */
+export interface StudentRef {
+  folder: string;
+  /** Weight of the teacher-student disagreement term. */
+  weight: number;
+  temperature: number;
+}
+
+/**
  * Runs shard tasks somewhere: in this process (ShardsInProcess) or in a pool
  * of worker processes (worker-pool.ts). Both write shard files themselves and
  * hand the entries back, so the manifest has a single writer.
  */
 export interface ShardRunner {
-  run(tasks: ShardTask[], callbacks: ShardCallbacks): Promise<void>;
+  run(tasks: ShardTask[], callbacks: ShardCallbacks, options?: { student?: StudentRef }): Promise<void>;
+  /** Releases what the runner holds between runs (worker processes). */
+  close?(): void;
+}
+
+/** Loads a StudentRef's model as a StudentAwareness; dispose() frees it. */
+export async function loadStudent(ref: StudentRef): Promise<StudentAwareness & { dispose(): void }> {
+  const { model } = await loadModel(ref.folder);
+  return {
+    logits: (x) => model.apply(x, { training: false }) as tf.Tensor2D,
+    weight: ref.weight,
+    temperature: ref.temperature,
+    dispose: () => model.dispose(),
+  };
 }
 
 /** Synthesizes one shard and writes its file; shared by both runners. */
@@ -34,15 +66,11 @@ export async function synthesizeShard(
   settings: SettingValues<SettingFields>,
   dir: string,
   task: ShardTask,
-  onProgress: (progress: SynthesisProgress) => void,
-  signal?: AbortSignal,
+  options: SynthesizeOptions,
 ): Promise<ShardEntry> {
   const started = performance.now();
   const synthesizer = method.create(teacher, settings);
-  const batch = await synthesizer.synthesize(task.count, task.seed, {
-    onProgress,
-    ...(signal ? { signal } : {}),
-  });
+  const batch = await synthesizer.synthesize(task.count, task.seed, options);
   const file = await writeShardFile(dir, task.index, batch);
   return {
     index: task.index,
@@ -64,18 +92,23 @@ export class ShardsInProcess implements ShardRunner {
     private readonly dir: string,
   ) {}
 
-  async run(tasks: ShardTask[], callbacks: ShardCallbacks): Promise<void> {
-    for (const task of tasks) {
-      const entry = await synthesizeShard(
-        this.method,
-        this.teacher,
-        this.settings,
-        this.dir,
-        task,
-        (p) => callbacks.onProgress(task.index, p),
-        callbacks.signal,
-      );
-      await callbacks.onShard(entry);
+  async run(
+    tasks: ShardTask[],
+    callbacks: ShardCallbacks,
+    options: { student?: StudentRef } = {},
+  ): Promise<void> {
+    const student = options.student ? await loadStudent(options.student) : undefined;
+    try {
+      for (const task of tasks) {
+        const entry = await synthesizeShard(this.method, this.teacher, this.settings, this.dir, task, {
+          onProgress: (p) => callbacks.onProgress(task.index, p),
+          ...(callbacks.signal ? { signal: callbacks.signal } : {}),
+          ...(student ? { student } : {}),
+        });
+        await callbacks.onShard(entry);
+      }
+    } finally {
+      student?.dispose();
     }
   }
 }

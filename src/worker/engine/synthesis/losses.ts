@@ -40,3 +40,25 @@ export function distillationLoss(
     return tf.mul(klToTargets(targets as tf.Tensor2D, studentLogits, temperature), temperature * temperature);
   });
 }
+
+/**
+ * Mean over the batch of the Jensen-Shannon divergence between
+ * softmax(a / tau) and softmax(b / tau): how much two networks disagree.
+ * Written in log space (log-softmax, and log m as a log-sum-exp of the two
+ * log-probabilities), so it and its gradient stay finite at any logits; the
+ * naive log((p + q) / 2) underflows to log 0 and yields NaN gradients.
+ */
+export function jsDivergence(a: tf.Tensor2D, b: tf.Tensor2D, temperature: number): tf.Scalar {
+  return tf.tidy(() => {
+    const logP = tf.logSoftmax(tf.div(a, temperature));
+    const logQ = tf.logSoftmax(tf.div(b, temperature));
+    const top = tf.maximum(logP, logQ);
+    const logM = tf.add(
+      top,
+      tf.log(tf.mul(tf.add(tf.exp(tf.sub(logP, top)), tf.exp(tf.sub(logQ, top))), 0.5)),
+    );
+    const klP = tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logM)), -1);
+    const klQ = tf.sum(tf.mul(tf.exp(logQ), tf.sub(logQ, logM)), -1);
+    return tf.mean(tf.mul(tf.add(klP, klQ), 0.5)) as tf.Scalar;
+  });
+}

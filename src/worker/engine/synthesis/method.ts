@@ -1,5 +1,6 @@
 import type { SettingFields, SettingValues } from '../../../shared/settings.js';
 import type { Classifier } from '../eval/evaluate.js';
+import type { tf } from '../tf.js';
 
 /** Synthesized inputs with the teacher's outputs on them: one piece of a transfer set. */
 export interface TransferBatch {
@@ -28,6 +29,19 @@ export interface SynthesisProgress {
 export interface SynthesizeOptions {
   onProgress?: (progress: SynthesisProgress) => void;
   signal?: AbortSignal;
+  /** The current student: images are also pushed to where it disagrees with the teacher. */
+  student?: StudentAwareness;
+}
+
+/**
+ * Student-aware synthesis (Adaptive DeepInversion, Yin 2020): the loss also
+ * subtracts weight * JS(softmax(teacher(x) / T), softmax(student(x) / T)),
+ * so new images land where the student does not yet answer like the teacher.
+ */
+export interface StudentAwareness {
+  logits(x: tf.Tensor4D): tf.Tensor2D;
+  weight: number;
+  temperature: number;
 }
 
 /** A configured method bound to one teacher. */

@@ -7,6 +7,8 @@ import { clipToRange, type InputSpace } from './init.js';
 export interface InputLoss {
   total: tf.Scalar;
   parts: Record<string, tf.Scalar>;
+  /** The images the teacher was shown this step (after jitter) and its logits on them. */
+  seen?: { input: tf.Tensor4D; logits: tf.Tensor2D };
 }
 
 export interface OptimizeOptions {

@@ -1,6 +1,7 @@
 import { tf } from '../tf.js';
 import type { InputSpace } from './init.js';
-import type { SynthesizeOptions, TransferBatch } from './method.js';
+import { jsDivergence } from './losses.js';
+import type { StudentAwareness, SynthesizeOptions, TransferBatch } from './method.js';
 import { optimizeInputs, type InputLoss } from './optimize-inputs.js';
 
 /** What a method prepares for one batch: starting images, optional targets and loss. */
@@ -45,7 +46,10 @@ export async function runBatches(
   let done = 0;
   for (let b = 0; done < count; b++) {
     const batch = Math.min(runner.batchSize, count - done);
-    const { start, targets, loss } = plan(batch, (seed * 7919 + b * 104_729) % 2_147_483_647);
+    const planned = plan(batch, (seed * 7919 + b * 104_729) % 2_147_483_647);
+    const { start, targets } = planned;
+    const loss =
+      planned.loss && options.student ? withDisagreement(planned.loss, options.student) : planned.loss;
     let final = start;
     let losses: Record<string, number> = {};
     try {
@@ -100,4 +104,26 @@ async function matchRate(targets: tf.Tensor2D, logits: tf.Tensor2D): Promise<num
   const value = (await same.data())[0] ?? 0;
   same.dispose();
   return value;
+}
+
+/**
+ * Adds the student-aware term to a method's loss: minus weight times the
+ * teacher-student JS divergence on exactly the images the teacher saw. A
+ * loss that does not say what the teacher saw is left as it is.
+ */
+export function withDisagreement(
+  loss: (x: tf.Tensor4D) => InputLoss,
+  student: StudentAwareness,
+): (x: tf.Tensor4D) => InputLoss {
+  if (student.weight <= 0) return loss;
+  return (x) => {
+    const own = loss(x);
+    if (!own.seen) return own;
+    const js = jsDivergence(own.seen.logits, student.logits(own.seen.input), student.temperature);
+    return {
+      total: tf.sub(own.total, tf.mul(js, student.weight)) as tf.Scalar,
+      parts: { ...own.parts, disagreement: js },
+      seen: own.seen,
+    };
+  };
 }

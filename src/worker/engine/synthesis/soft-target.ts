@@ -103,14 +103,16 @@ function create(classifier: Classifier, settings: Settings): Synthesizer {
           start: initialInputs(teacher.space, batch, settings.init as InitKind, batchSeed + 1),
           targets,
           loss: (x): InputLoss => {
-            const [h, logits] = teacher.featuresAndLogits(jitter(x));
+            const input = jitter(x);
+            const [h, logits] = teacher.featuresAndLogits(input);
             const kl = tf.mul(klToTargets(targets, logits, tau), klWeight) as tf.Scalar;
             const activation = tf.mean(tf.abs(h)) as tf.Scalar;
             const total = tf.sub(kl, tf.mul(activation, settings.lambdaA)) as tf.Scalar;
             const prior = imagePrior(x, settings);
+            const seen = { input, logits };
             return prior
-              ? { total: tf.add(total, prior) as tf.Scalar, parts: { kl, activation, prior } }
-              : { total, parts: { kl, activation } };
+              ? { total: tf.add(total, prior) as tf.Scalar, parts: { kl, activation, prior }, seen }
+              : { total, parts: { kl, activation }, seen };
           },
         };
       }),

@@ -114,15 +114,14 @@ function create(classifier: Classifier, settings: Settings) {
           start: initialInputs(teacher.space, batch, settings.init as InitKind, batchSeed + 1),
           targets,
           loss: (x): InputLoss => {
-            const ce = crossEntropyToTargets(
-              targets,
-              teacher.model.apply(jitter(x)) as tf.Tensor2D,
-              settings.temperature,
-            );
+            const input = jitter(x);
+            const logits = teacher.model.apply(input) as tf.Tensor2D;
+            const ce = crossEntropyToTargets(targets, logits, settings.temperature);
             const prior = imagePrior(x, settings);
+            const seen = { input, logits };
             return prior
-              ? { total: tf.add(ce, prior) as tf.Scalar, parts: { crossEntropy: ce, prior } }
-              : { total: ce, parts: { crossEntropy: ce } };
+              ? { total: tf.add(ce, prior) as tf.Scalar, parts: { crossEntropy: ce, prior }, seen }
+              : { total: ce, parts: { crossEntropy: ce }, seen };
           },
         };
       });

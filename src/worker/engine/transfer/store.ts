@@ -97,12 +97,9 @@ export class TransferSetStore {
 
   /** Every shard of the set in index order; the last one may be smaller. */
   shardPlan(): PlannedShard[] {
-    const { totalSamples, shardSize, seed } = this.current;
     const shards: PlannedShard[] = [];
-    for (let index = 0; index * shardSize < totalSamples; index++) {
-      const count = Math.min(shardSize, totalSamples - index * shardSize);
-      shards.push({ index, count, seed: shardSeed(seed, index) });
-    }
+    for (let shard = this.plannedShard(0); shard; shard = this.plannedShard(shard.index + 1))
+      shards.push(shard);
     return shards;
   }
 
@@ -149,7 +146,7 @@ export class TransferSetStore {
    * any number may run concurrently.
    */
   async recordShard(entry: ShardEntry): Promise<void> {
-    const planned = this.shardPlan()[entry.index];
+    const planned = this.plannedShard(entry.index);
     if (planned === undefined || planned.count !== entry.count) {
       throw new Error(
         `Shard ${entry.index} of ${entry.count} images is not part of this transfer set's plan`,
@@ -157,6 +154,17 @@ export class TransferSetStore {
     }
     const copy = structuredClone(entry);
     await this.update((shards) => [...shards.filter((s) => s.index !== entry.index), copy]);
+  }
+
+  /** Planned shard `index` (undefined past the end of the plan). */
+  plannedShard(index: number): PlannedShard | undefined {
+    const { totalSamples, shardSize, seed } = this.current;
+    if (!Number.isInteger(index) || index < 0 || index * shardSize >= totalSamples) return undefined;
+    return {
+      index,
+      count: Math.min(shardSize, totalSamples - index * shardSize),
+      seed: shardSeed(seed, index),
+    };
   }
 
   /** True when every planned shard is recorded (files are checked by pendingShards and readAll). */
@@ -174,7 +182,16 @@ export class TransferSetStore {
     options: { exclude?: Iterable<number> } = {},
   ): Promise<{ count: number; inputs: Float32Array; logits: Float32Array }> {
     const excluded = new Set(options.exclude ?? []);
-    const shards = this.shardPlan().filter((s) => !excluded.has(s.index));
+    return this.readShards(this.shardPlan().filter((s) => !excluded.has(s.index)));
+  }
+
+  /**
+   * Reads the given planned shards into memory, in the order given, checking
+   * every file against its recorded checksum. Throws if one is not recorded.
+   */
+  async readShards(
+    shards: readonly PlannedShard[],
+  ): Promise<{ count: number; inputs: Float32Array; logits: Float32Array }> {
     const recorded = this.recordedByIndex();
     const [h, w, c] = this.current.inputShape;
     const pixelsPerImage = h * w * c;

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs the accuracy-at-equal-wall-time benchmark (bench/budget.ts) for every line of a queue
+# file, two at a time (one per core), skipping runs already saved in bench/results/budget-runs/.
+# A line is the arguments of one bench/budget.ts run, or "make TARGET"; # starts a comment.
+#   bash bench/budget-queue.sh bench/budget-queue.txt
+set -euo pipefail
+cd "$(dirname "$0")/.."
+queue=${1:-bench/budget-queue.txt}
+mkdir -p runs/bench-budget
+grep -vE '^\s*(#|$)' "$queue" | while read -r line; do printf '%s\0' "$line"; done |
+  xargs -0 -P 2 -I{} bash -c '
+    line="{}"
+    log="runs/bench-budget/$(printf "%s" "$line" | tr -c "a-zA-Z0-9=.,-" "_").log"
+    case "$line" in
+      make\ *) $line >"$log" 2>&1 ;;
+      *) node --import tsx bench/budget.ts $line >"$log" 2>&1 ;;
+    esac
+    echo "$(date +%H:%M:%S) $line: $(tail -n 2 "$log" | head -n 1)"
+  '
+for dataset in mnist fashion; do node --import tsx bench/budget.ts --dataset "$dataset" --gather; done

@@ -1,0 +1,193 @@
+/**
+ * Accuracy at equal wall time (a benchmark, not a test): runs one
+ * configuration of the round pipeline with a time budget on MNIST digits or
+ * Fashion-MNIST (LeNet-5 -> LeNet-5-half, one process, i.e. one core), and
+ * records the student's test accuracy after every round. Each run is saved
+ * on its own in bench/results/budget-runs/ (a run already there is skipped,
+ * so a long series completes across sessions, two runs at a time on two
+ * cores), then all runs of the dataset are gathered into
+ * bench/results/budget-<dataset>.json.
+ *
+ *   node --import tsx bench/budget.ts --dataset mnist --config rounds --budget 15m [--seed 1]
+ *   node --import tsx bench/budget.ts --dataset mnist --gather
+ *
+ * Configurations: rounds (the recommended round pipeline), rounds-js0 (no
+ * disagreement term), zskd-rounds, noise-rounds; --disagreement W and
+ * --set NAME=VALUE change single settings (named in the run's key).
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../src/shared/duration.js';
+import type { JobResult, JobSpec } from '../src/shared/job.js';
+import { RECOMMENDED_METHOD_SETTINGS, RECOMMENDED_ROUNDS } from '../src/shared/recommended.js';
+import { initBackend } from '../src/worker/engine/backend/select.js';
+import { runJob } from '../src/worker/engine/job/run-job.js';
+import { writeFileAtomic } from '../src/worker/engine/util/atomic-fs.js';
+
+const { values } = parseArgs({
+  options: {
+    dataset: { type: 'string', default: 'mnist' },
+    config: { type: 'string', default: 'rounds' },
+    budget: { type: 'string', default: '15m' },
+    seed: { type: 'string', default: '1' },
+    disagreement: { type: 'string' },
+    set: { type: 'string', multiple: true, default: [] },
+    gather: { type: 'boolean', default: false },
+  },
+});
+
+const DATASETS: Record<string, { teacher: string; data: string; teacherCommand: string }> = {
+  mnist: { teacher: 'builtin:mnist-lenet5', data: 'mnist-digits', teacherCommand: 'make example-teacher' },
+  fashion: { teacher: 'runs/fashion-lenet5', data: 'fashion-mnist', teacherCommand: 'make fashion-teacher' },
+};
+const CONFIGS: Record<string, { method: string; disagreement: number }> = {
+  rounds: { method: 'soft-target', disagreement: RECOMMENDED_ROUNDS.disagreement },
+  'rounds-js0': { method: 'soft-target', disagreement: 0 },
+  'zskd-rounds': { method: 'zskd', disagreement: RECOMMENDED_ROUNDS.disagreement },
+  'noise-rounds': { method: 'noise', disagreement: 0 },
+};
+
+const datasetName = values.dataset ?? 'mnist';
+const dataset = DATASETS[datasetName];
+if (!dataset) throw new Error(`--dataset must be one of ${Object.keys(DATASETS).join(', ')}`);
+const RUNS_DIR = path.join('bench', 'results', 'budget-runs');
+const OUT = path.join('bench', 'results', `budget-${datasetName}.json`);
+
+interface BenchRun {
+  key: string;
+  method: string;
+  settings: string;
+  budgetSeconds: number;
+  seed: number;
+  curve: { seconds: number; images: number; accuracy: number | null }[];
+  finalAccuracy: number;
+  teacherAccuracy: number;
+  rounds: number;
+  seconds: number;
+  backend: string;
+  methodSettings: JobResult['resolvedMethodSettings'];
+  spec: JobSpec;
+}
+
+if (!values.gather) await runOne();
+await gather();
+
+async function runOne(): Promise<void> {
+  const configName = values.config ?? 'rounds';
+  const config = CONFIGS[configName];
+  if (!config) throw new Error(`--config must be one of ${Object.keys(CONFIGS).join(', ')}`);
+  const budgetSeconds = parseDuration(values.budget ?? '15m');
+  if (budgetSeconds === null) throw new Error('--budget must be a duration such as 15m');
+  if (dataset!.teacher.startsWith('runs/') && !existsSync(dataset!.teacher)) {
+    throw new Error(`No teacher in ${dataset!.teacher}: run ${dataset!.teacherCommand} first`);
+  }
+  const disagreement = values.disagreement !== undefined ? Number(values.disagreement) : config.disagreement;
+  const sets = Object.fromEntries((values.set ?? []).map((s) => s.split('=') as [string, string]));
+  const seed = Number(values.seed);
+  const settingsName = [
+    configName,
+    ...(values.disagreement !== undefined ? [`js${disagreement}`] : []),
+    ...Object.entries(sets).map(([k, v]) => `${k}=${v}`),
+  ].join(',');
+  const key = `${datasetName}-${settingsName}-${budgetSeconds}s-seed${seed}`;
+  const file = path.join(RUNS_DIR, `${key.replace(/[^a-zA-Z0-9,=.-]/g, '_')}.json`);
+  if (existsSync(file)) {
+    console.log(`${key}: already measured (${file})`);
+    return;
+  }
+  const backend = await initBackend({});
+  const runDir = path.join('runs', 'bench-budget', key);
+  await fs.rm(runDir, { recursive: true, force: true });
+  const spec: JobSpec = {
+    teacher: dataset!.teacher,
+    student: 'lenet5-half',
+    method: config.method,
+    methodSettings: {
+      ...(RECOMMENDED_METHOD_SETTINGS[config.method] ?? {}),
+      ...(config.method === 'noise' ? {} : { iterations: RECOMMENDED_ROUNDS.iterations }),
+      ...sets,
+    },
+    samples: 1,
+    shardSize: 1,
+    holdout: 0,
+    distill: {
+      epochs: 1,
+      batchSize: RECOMMENDED_ROUNDS.batchSize,
+      learningRate: 0.001,
+      temperature: 20,
+      augment: false,
+      relabel: false,
+      mixup: 0,
+      fade: 0,
+    },
+    testData: dataset!.data,
+    seed,
+    workers: 1,
+    runDir,
+    rounds: {
+      budgetSeconds,
+      maxRounds: 0,
+      imagesPerRound: RECOMMENDED_ROUNDS.imagesPerRound,
+      studentSteps: RECOMMENDED_ROUNDS.studentSteps,
+      disagreement,
+      disagreementTemperature: RECOMMENDED_ROUNDS.disagreementTemperature,
+      learningRateFloor: RECOMMENDED_ROUNDS.learningRateFloor,
+    },
+  };
+  console.log(`${key}: running for ${budgetSeconds} s on ${backend.name}`);
+  const result = await runJob(spec, {
+    emit: (event) => {
+      if (event.type === 'round') {
+        const p = event.point;
+        console.log(
+          `  round ${p.round}: ${p.seconds.toFixed(0)} s, ${p.images} images, accuracy ${p.metric === null ? '-' : (p.metric * 100).toFixed(2)}%`,
+        );
+      }
+    },
+  });
+  const evaluation = result.evaluation;
+  if (!evaluation || !result.rounds) throw new Error('the job did not evaluate its student');
+  const run: BenchRun = {
+    key,
+    method: config.method,
+    settings: settingsName,
+    budgetSeconds,
+    seed,
+    curve: result.rounds.curve.map((p) => ({ seconds: p.seconds, images: p.images, accuracy: p.metric })),
+    finalAccuracy: evaluation.student.accuracy,
+    teacherAccuracy: evaluation.teacher.accuracy,
+    rounds: result.rounds.count,
+    seconds: result.rounds.seconds,
+    backend: result.backend,
+    methodSettings: result.resolvedMethodSettings,
+    spec,
+  };
+  await fs.mkdir(RUNS_DIR, { recursive: true });
+  await writeFileAtomic(file, JSON.stringify(run, null, 2) + '\n');
+  console.log(
+    `${key}: ${(run.finalAccuracy * 100).toFixed(2)}% (teacher ${(run.teacherAccuracy * 100).toFixed(2)}%, ratio ${(run.finalAccuracy / run.teacherAccuracy).toFixed(3)}) after ${run.rounds} rounds, ${run.seconds.toFixed(0)} s`,
+  );
+  await fs.rm(runDir, { recursive: true, force: true });
+}
+
+/** Gathers every saved run of the dataset into bench/results/budget-<dataset>.json. */
+async function gather(): Promise<void> {
+  if (!existsSync(RUNS_DIR)) return;
+  const runs: BenchRun[] = [];
+  for (const name of (await fs.readdir(RUNS_DIR)).sort()) {
+    if (!name.startsWith(`${datasetName}-`) || !name.endsWith('.json')) continue;
+    runs.push(JSON.parse(await fs.readFile(path.join(RUNS_DIR, name), 'utf8')) as BenchRun);
+  }
+  if (runs.length === 0) return;
+  const out = {
+    dataset: datasetName,
+    teacherAccuracy: runs[0]!.teacherAccuracy,
+    cores: 1,
+    backend: runs[0]!.backend,
+    note: 'Each run is one process (one core); two runs were measured side by side on the 2-core machine.',
+    runs: runs.map(({ spec: _spec, ...run }) => run),
+  };
+  await writeFileAtomic(OUT, JSON.stringify(out, null, 2) + '\n');
+  console.log(`${OUT}: ${runs.length} runs`);
+}
