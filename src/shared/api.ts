@@ -148,6 +148,11 @@ export const API = {
   },
   'runs.start': { params: ProjectRef, result: RunRecordSchema },
   'runs.cancel': { params: RunRef, result: RunRecordSchema },
+  /**
+   * "Stop and keep": ends a run of the round pipeline after its current step; the student is
+   * evaluated and saved as it is and the run finishes (done, its result marked stopped early).
+   */
+  'runs.stop': { params: RunRef, result: RunRecordSchema },
   'runs.resume': { params: RunRef, result: RunRecordSchema },
   'runs.delete': { params: RunRef, result: ProjectSchema },
   /** The events a run has emitted so far (for charts after reopening). */

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { DistillSettingsSchema, ErrorInfoSchema, JobSpecSchema } from './job.js';
+import {
+  DistillSettingsSchema,
+  ErrorInfoSchema,
+  JobSpecSchema,
+  RoundsSettingsSchema,
+  type RoundsSettings,
+} from './job.js';
+import { RECOMMENDED_ROUNDS } from './recommended.js';
 
 /**
  * A project as the app keeps it: what the user chose (teacher, student,
@@ -94,12 +101,28 @@ export const ProjectSetupSchema = z.object({
   methodSettings: z.record(z.string(), SettingValueSchema),
   samples: z.number().int().min(10, 'Use at least 10 samples').max(1_000_000),
   distill: DistillSettingsSchema,
+  /**
+   * The round pipeline with its time budget; null = the paper's two stages
+   * (`samples` images, then `distill.epochs` epochs). Projects saved before
+   * rounds existed load as null (project-store.ts migration to format 3).
+   */
+  rounds: RoundsSettingsSchema.nullable(),
   /** Labelled test set: a built-in dataset name or a path; null = agreement on held-back samples. */
   testData: z.string().min(1).nullable(),
   holdout: z.number().int().min(0).max(100_000),
   seed: JobSpecSchema.shape.seed,
 });
 export type ProjectSetup = z.infer<typeof ProjectSetupSchema>;
+
+/**
+ * The round pipeline's recommended settings as a project keeps them. The
+ * student batch and the pixel steps per image that go with them live in
+ * `distill.batchSize` and the method's `iterations`, where both pipelines read them.
+ */
+export function recommendedRounds(): RoundsSettings {
+  const { batchSize: _batchSize, iterations: _iterations, ...rounds } = RECOMMENDED_ROUNDS;
+  return { ...rounds };
+}
 
 export const ProjectSchema = ProjectSetupSchema.extend({
   id: ProjectIdSchema,

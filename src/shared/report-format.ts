@@ -94,6 +94,21 @@ export function formatSeconds(seconds: number | null | undefined): string {
   return `${Math.floor(whole / 3600)} h ${Math.floor((whole % 3600) / 60)} min`;
 }
 
+/**
+ * A time budget as people set it, without zero parts: 20 -> "20 s", 90 -> "1 min 30 s",
+ * 300 -> "5 min", 3600 -> "1 h", 5400 -> "1 h 30 min" (seconds are dropped from an hour on).
+ */
+export function formatBudget(seconds: number | null | undefined): string {
+  if (missing(seconds)) return NOT_AVAILABLE;
+  const whole = Math.round(seconds);
+  if (whole < 60) return `${whole} s`;
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  const s = whole % 60;
+  if (h > 0) return m > 0 ? `${h} h ${m} min` : `${h} h`;
+  return s > 0 ? `${m} min ${s} s` : `${m} min`;
+}
+
 /** A plain number with at most `digits` decimals and no trailing zeros: 0.00100 -> "0.001". */
 export function formatNumber(value: number | null | undefined, digits = 4): string {
   if (missing(value)) return NOT_AVAILABLE;

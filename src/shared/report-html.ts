@@ -10,6 +10,7 @@ import {
   formatRatio,
   NOT_AVAILABLE,
 } from './report-format.js';
+import { roundsSection } from './report-rounds.js';
 import { curvesSection, perClassSection, transferSetSection } from './report-sections.js';
 import { settingsSection } from './report-settings.js';
 import { REPORT_CSS } from './report-style.js';
@@ -31,8 +32,9 @@ export interface ReportAssets {
 /**
  * Renders a finished job as one self-contained HTML page for people: a
  * summary sentence, teacher vs student figures, per-class accuracy and
- * confusion matrices, distillation curves, the transfer set with its sample
- * images, and every setting needed to run it again. Nothing is loaded from
+ * confusion matrices, distillation curves (for the round pipeline: the
+ * student's measure against time and the time budget), the transfer set with
+ * its sample images, and every setting needed to run it again. Nothing is loaded from
  * outside (inline CSS and SVG, the image as a data: URI, a strict CSP), all
  * text from the result is escaped, and the page prints to A4.
  */
@@ -53,7 +55,7 @@ export function renderReportHtml(result: JobResult, assets: ReportAssets): strin
     warningsSection(result.warnings),
     comparisonSection(result),
     perClassSection(result),
-    curvesSection(result),
+    result.rounds ? roundsSection(result) : curvesSection(result),
     transferSetSection(result, assets.gridPngBase64),
     settingsSection(result),
     '</main></body></html>',

@@ -1,12 +1,21 @@
 import type { JobResult } from './job.js';
-import { escapeHtml, formatDate, formatInteger, formatNumber, formatSeconds } from './report-format.js';
+import {
+  escapeHtml,
+  formatBudget,
+  formatDate,
+  formatInteger,
+  formatNumber,
+  formatPercent,
+  formatSeconds,
+} from './report-format.js';
 import { keyValueTable } from './report-sections.js';
 
 /**
  * The settings section of the HTML report: everything needed to make the
  * same run again (method and its resolved settings, distillation settings,
- * seed, backend, app version) and to tell which models were used (folders
- * and fingerprints). Values are printed as the job recorded them.
+ * seed, backend, app version; for the round pipeline its budget and round
+ * settings) and to tell which models were used (folders and fingerprints).
+ * Values are printed as the job recorded them.
  */
 
 type Setting = string | number | boolean;
@@ -33,19 +42,40 @@ function methodSettingsTable(result: JobResult): string {
   );
 }
 
+type Row = readonly [string, string];
+
+/** The round pipeline's settings (an empty string for a two-stage run). */
+function roundsTable(result: JobResult): string {
+  const plan = result.spec.rounds;
+  if (!plan) return '';
+  const rows: Row[] = [
+    ['Pipeline', 'rounds with a time budget'],
+    ['Time budget', escapeHtml(formatBudget(plan.budgetSeconds))],
+    ['Rounds at most', plan.maxRounds > 0 ? formatInteger(plan.maxRounds) : 'as many as the budget allows'],
+    ['Images per round', formatInteger(plan.imagesPerRound)],
+    ['Student steps per round', formatInteger(plan.studentSteps)],
+    ['Disagreement weight', plan.disagreement > 0 ? code(settingText(plan.disagreement)) : 'off'],
+    ['Disagreement temperature', code(settingText(plan.disagreementTemperature))],
+    ['Learning rate at the end', `${formatPercent(plan.learningRateFloor, 0)} of its peak (cosine)`],
+  ];
+  return `<h3>Rounds</h3>${keyValueTable(rows)}`;
+}
+
 /** Synthesis, distillation, run and model settings, then the method's own settings. */
 export function settingsSection(result: JobResult): string {
   const { spec } = result;
   const d = spec.distill;
+  // The round pipeline makes its images round by round and trains in steps: no set size, shards or epochs.
+  const twoStage = spec.rounds === undefined;
   const synthesis = keyValueTable([
     ['Method', code(spec.method)],
-    ['Images to distill on', formatInteger(spec.samples)],
+    ...(twoStage ? [['Images to distill on', formatInteger(spec.samples)] as const] : []),
     ['Images held back to measure agreement', formatInteger(spec.holdout)],
-    ['Images per shard', formatInteger(spec.shardSize)],
+    ...(twoStage ? [['Images per shard', formatInteger(spec.shardSize)] as const] : []),
     ['Parallel synthesis processes', formatInteger(spec.workers)],
   ]);
   const distillation = keyValueTable([
-    ['Epochs', formatInteger(d.epochs)],
+    ...(twoStage ? [['Epochs', formatInteger(d.epochs)] as const] : []),
     ['Batch size', formatInteger(d.batchSize)],
     ['Learning rate', code(settingText(d.learningRate))],
     ['Temperature', code(settingText(d.temperature))],
@@ -79,7 +109,7 @@ export function settingsSection(result: JobResult): string {
     '<p class="note">Everything needed to make this run again: the same settings and seed give the same student on the same backend. ' +
     'The run folder also holds them as result.json.</p>' +
     '<div class="charts-2">' +
-    `<div><h3>Synthesis</h3>${synthesis}<h3>Method settings</h3>${methodSettingsTable(result)}</div>` +
+    `<div><h3>Synthesis</h3>${synthesis}${roundsTable(result)}<h3>Method settings</h3>${methodSettingsTable(result)}</div>` +
     `<div><h3>Distillation</h3>${distillation}<h3>Run</h3>${run}</div>` +
     '</div>' +
     `<h3>Models</h3>${models}</section>`

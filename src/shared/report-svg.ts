@@ -241,19 +241,53 @@ function epochTicks(count: number, x: (i: number) => number, frame: Frame): stri
   const base = frame.height - frame.bottom;
   return niceTicks(1, Math.max(2, count), 8)
     .filter((t) => Number.isInteger(t) && t >= 1 && t <= Math.max(1, count))
-    .map(
-      (t) =>
-        `<line x1="${r(x(t - 1))}" x2="${r(x(t - 1))}" y1="${r(base)}" y2="${r(base + 4)}" stroke="${AXIS_COLOR}"/>` +
-        `<text x="${r(x(t - 1))}" y="${r(base + 16)}" text-anchor="middle" font-size="11" fill="${AXIS_COLOR}">${t}</text>`,
-    )
+    .map((t) => tickMark(x(t - 1), base, String(t)))
     .join('');
 }
 
+function tickMark(x: number, base: number, label: string): string {
+  return (
+    `<line x1="${r(x)}" x2="${r(x)}" y1="${r(base)}" y2="${r(base + 4)}" stroke="${AXIS_COLOR}"/>` +
+    `<text x="${r(x)}" y="${r(base + 16)}" text-anchor="middle" font-size="11" fill="${AXIS_COLOR}">${escapeHtml(label)}</text>`
+  );
+}
+
 /**
- * A line chart over epochs 1..n: one line per series, a dot per value
- * (with a tooltip) when there are few enough epochs to tell them apart.
+ * Where the values of a line chart sit along a measured axis (e.g. minutes)
+ * instead of at epochs 1..n: a position per value, the axis end, and an
+ * optional dashed mark such as a time budget.
  */
-export function lineChart(series: readonly ChartSeries[], options: ChartOptions): string {
+export interface MeasuredAxis {
+  positions: readonly number[];
+  max: number;
+  format: (value: number) => string;
+  mark?: { at: number; label: string };
+}
+
+/** Ticks of a measured axis from 0 to its end, and its dashed mark. */
+function measuredTicks(axis: MeasuredAxis, x: (position: number) => number, frame: Frame): string {
+  const base = frame.height - frame.bottom;
+  const ticks = niceTicks(0, axis.max, 7).filter((t) => t >= 0 && t <= axis.max * (1 + 1e-9));
+  const mark = axis.mark
+    ? `<line class="mark" x1="${r(x(axis.mark.at))}" x2="${r(x(axis.mark.at))}" y1="${r(frame.top)}" y2="${r(base)}" stroke="${AXIS_COLOR}" stroke-dasharray="4 3"/>` +
+      `<text x="${r(x(axis.mark.at) - 4)}" y="${r(frame.top + 10)}" text-anchor="end" font-size="11" fill="${AXIS_COLOR}">${escapeHtml(axis.mark.label)}</text>`
+    : '';
+  return ticks.map((t) => tickMark(x(t), base, axis.format(t))).join('') + mark;
+}
+
+/**
+ * A line chart over epochs 1..n, or along a measured axis (`axis`, e.g. time):
+ * one line per series, a dot per value (with a tooltip) when there are few
+ * enough values to tell them apart.
+ */
+export function lineChart(
+  series: readonly ChartSeries[],
+  options: ChartOptions & {
+    axis?: MeasuredAxis;
+    /** Names value i in its tooltip (default "Epoch i+1"). */
+    pointName?: (index: number) => string;
+  },
+): string {
   const frame: Frame = {
     width: options.width ?? 560,
     height: options.height ?? 280,
@@ -267,7 +301,12 @@ export function lineChart(series: readonly ChartSeries[], options: ChartOptions)
   const ticks = valueTicks(values.length > 0 ? values : [0, 1], options);
   const y = yScale(ticks, frame);
   const plotWidth = frame.width - frame.left - frame.right;
-  const x = (i: number): number => frame.left + (count > 1 ? (i / (count - 1)) * plotWidth : plotWidth / 2);
+  const { axis } = options;
+  const along = (position: number): number => frame.left + (position / (axis?.max || 1)) * plotWidth;
+  const x = axis
+    ? (i: number): number => along(axis.positions[i] ?? 0)
+    : (i: number): number => frame.left + (count > 1 ? (i / (count - 1)) * plotWidth : plotWidth / 2);
+  const pointName = options.pointName ?? ((i: number): string => `Epoch ${i + 1}`);
   const lines = series.map((s) => {
     const dots =
       count <= 60
@@ -276,16 +315,16 @@ export function lineChart(series: readonly ChartSeries[], options: ChartOptions)
               v === null || !Number.isFinite(v)
                 ? ''
                 : `<circle data-series="${escapeHtml(s.name)}" cx="${r(x(i))}" cy="${r(y(v))}" r="3" fill="${s.color}">` +
-                  `<title>${escapeHtml(`Epoch ${i + 1}, ${s.name}: ${options.format(v)}`)}</title></circle>`,
+                  `<title>${escapeHtml(`${pointName(i)}, ${s.name}: ${options.format(v)}`)}</title></circle>`,
             )
             .join('')
         : '';
     return `<path d="${linePath(s.values, x, y)}" fill="none" stroke="${s.color}" stroke-width="2"/>${dots}`;
   });
   return (
-    svgOpen(frame, options.title, 'line') +
+    svgOpen(frame, options.title, axis ? 'measured-line' : 'line') +
     axes(ticks, y, frame, options) +
-    epochTicks(count, x, frame) +
+    (axis ? measuredTicks(axis, along, frame) : epochTicks(count, x, frame)) +
     lines.join('') +
     legend(series, frame) +
     '</svg>'

@@ -23,6 +23,8 @@ export const ToTaskWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('start'), task: TaskSchema }),
   /** Stop the job at the next safe point (what is on disk stays resumable). */
   z.object({ type: z.literal('cancel') }),
+  /** End a round-pipeline job early and keep its student: it is evaluated and saved, and the task finishes. */
+  z.object({ type: z.literal('stop') }),
 ]);
 export type ToTaskWorker = z.infer<typeof ToTaskWorkerSchema>;
 

@@ -17,6 +17,8 @@ import { parentChannel } from './parent-channel.js';
 
 const channel = parentChannel();
 const controller = new AbortController();
+/** "Stop and keep": ends a round-pipeline job early; it still evaluates and saves its student. */
+const stopper = new AbortController();
 let started = false;
 
 function reply(message: FromTaskWorker): void {
@@ -41,6 +43,10 @@ channel.onMessage((raw) => {
   const message = parsed.data;
   if (message.type === 'cancel') {
     controller.abort(new UserError('CANCELLED', 'The run was cancelled', 'Press Resume to continue it'));
+    return;
+  }
+  if (message.type === 'stop') {
+    stopper.abort();
     return;
   }
   if (started) return; // one task per worker
@@ -78,6 +84,7 @@ async function run(task: Task): Promise<{ backend: string; backendNote: string }
           else reply({ type: 'job-event', event });
         },
         signal: controller.signal,
+        stop: stopper.signal,
         ...(spec.workers > 1 ? { shardRunner: (context) => new WorkerPool(context, backend.name) } : {}),
       });
       await writeReport(spec.runDir, result);

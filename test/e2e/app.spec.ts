@@ -53,6 +53,10 @@ test('a user distills the example teacher and exports the results', async ({ pag
   await expect(page.getByTestId('teacher-summary')).toContainText('32x32x1 images');
   await expect(page.getByTestId('student-picker')).toContainText('3.9x fewer parameters');
   await page.getByTestId('student-lenet5-half').check();
+  // The paper's two stages: a set of images, then epochs over it (new projects start with rounds).
+  await expect(page.getByTestId('pipeline-rounds')).toBeChecked();
+  await page.getByTestId('pipeline-two-stage').check();
+  await expect(page.getByTestId('budget')).toHaveCount(0);
   await page.getByTestId('samples').fill('160');
   await page.getByTestId('epochs').fill('3');
   await page.getByTestId('setting-iterations').fill('12');
@@ -84,6 +88,8 @@ test('a user distills the example teacher and exports the results', async ({ pag
   });
   await page.getByTestId('start-run').click();
   await expect(page.getByTestId('run-status').first()).toHaveText('Running');
+  await expect(page.getByTestId('cancel-run')).toBeVisible();
+  await expect(page.getByTestId('stop-run')).toHaveCount(0); // only runs with a time budget stop and keep
   await expect.poll(() => points(page, 'chart-synthesis'), { timeout: 120_000 }).toBeGreaterThan(0);
   await shot(page, '03-synthesizing');
   await expect(page.getByTestId('sample-grid')).toBeVisible({ timeout: 120_000 });
@@ -122,6 +128,68 @@ test('a user distills the example teacher and exports the results', async ({ pag
   expect(model.startsWith(app.workspace)).toBe(true);
   await shot(page, '07-exported');
 
+  expect(problems).toEqual([]);
+});
+
+test('a user runs rounds against a time budget, watches the student improve, stops early and keeps it', async ({
+  page,
+}) => {
+  test.setTimeout(90_000);
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.goto(app.url);
+  await page.getByTestId('new-project-name').fill('Digits in rounds');
+  await page.getByTestId('create-project').click();
+  await expect(page.getByTestId('project-title')).toHaveText('Digits in rounds');
+  await page.getByTestId('teacher-kind-builtin').check();
+  await page.getByTestId('use-teacher').click();
+  await expect(page.getByTestId('teacher-summary')).toContainText('32x32x1 images');
+
+  // Rounds with the recommended 15 minutes are the default; a custom budget of one minute instead,
+  // and small rounds (under Advanced settings) so that several fit in it.
+  await expect(page.getByTestId('pipeline-rounds')).toBeChecked();
+  await expect(page.getByTestId('budget-standard')).toBeChecked();
+  await expect(page.getByTestId('samples')).toHaveCount(0);
+  await page.getByTestId('budget-custom').check();
+  await page.getByTestId('budget-minutes').fill('1');
+  await page.getByTestId('budget').scrollIntoViewIfNeeded();
+  await shot(page, '09-rounds-budget');
+  await page.getByTestId('setting-iterations').fill('5');
+  await page.locator('summary', { hasText: 'Advanced settings' }).click();
+  await page.getByTestId('round-images').fill('24');
+  await page.getByTestId('round-steps').fill('8');
+  await page.getByTestId('test-kind-builtin').check();
+  await page.getByTestId('test-builtin').selectOption('mnist-digits');
+  await shot(page, '09-rounds-advanced');
+  await page.getByTestId('save-and-continue').click();
+
+  // The time chart spans the budget and gains a point per round while the run goes on.
+  await page.getByTestId('start-run').click();
+  await expect(page.getByTestId('run-status').first()).toHaveText('Running');
+  await expect(page.getByTestId('chart-rounds')).toHaveAttribute('data-x-max', '1');
+  await expect(page.getByTestId('round-clock')).toContainText('elapsed of 1 min');
+  await expect.poll(() => points(page, 'chart-rounds'), { timeout: 50_000 }).toBeGreaterThanOrEqual(2);
+  await expect(page.getByTestId('round-clock')).toContainText(/test accuracy \d+\.\d% after round \d/);
+  await shot(page, '10-rounds-running');
+
+  // Stop and keep: the run ends after its current step, evaluates the student and finishes.
+  await page.getByTestId('stop-run').click();
+  await expect(page.getByTestId('run-status').first()).toHaveText('Finished', { timeout: 40_000 });
+  const measured = await points(page, 'chart-rounds');
+  expect(measured).toBeGreaterThanOrEqual(2);
+
+  // The report: rounds, budget, stopped early, and the curve with a point per round.
+  await page.getByTestId('open-report').click();
+  const summary = page.getByTestId('report-rounds');
+  await expect(summary).toContainText(/\d+ rounds in .* of a 1 min budget, stopped early and kept/);
+  const rounds = Number(/(\d+) rounds/.exec((await summary.textContent()) ?? '')?.[1]);
+  expect(rounds).toBeGreaterThanOrEqual(measured);
+  const html = (await page.getByTestId('report-frame').getAttribute('srcdoc')) ?? '';
+  expect(html).toContain('<section id="rounds"');
+  expect(html).toContain('The user stopped the run early');
+  const curve = html.slice(html.indexOf('data-chart="measured-line"'));
+  expect(curve.split('<circle data-series="test accuracy"').length - 1).toBe(rounds);
+  await shot(page, '11-rounds-report');
   expect(problems).toEqual([]);
 });
 

@@ -54,7 +54,7 @@ export async function refused(services: Services, method: string, params: unknow
   return reply.error;
 }
 
-/** A budget that runs in seconds: enough to exercise every stage. */
+/** A two-stage budget that runs in seconds: enough to exercise every stage. */
 export const TINY_SETUP = {
   samples: 60,
   holdout: 20,
@@ -70,6 +70,18 @@ export const TINY_SETUP = {
     fade: 0,
   },
   testData: 'mnist-digits',
+  rounds: null,
+} as const;
+
+/** The round pipeline at a size that runs in seconds: rounds of 20 images and 5 student steps. */
+export const TINY_ROUNDS = {
+  budgetSeconds: 600,
+  maxRounds: 0,
+  imagesPerRound: 20,
+  studentSteps: 5,
+  disagreement: 30,
+  disagreementTemperature: 1,
+  learningRateFloor: 0.05,
 } as const;
 
 export async function waitFor<T>(

@@ -7,7 +7,7 @@ import {
   StoreTooNewError,
 } from '../../src/main/services/project-store.js';
 import { DEFAULT_SETUP } from '../../src/main/services/services.js';
-import type { Project } from '../../src/shared/project.js';
+import { recommendedRounds, type Project } from '../../src/shared/project.js';
 
 function project(id: string, name = 'A'): Project {
   const now = new Date().toISOString();
@@ -33,6 +33,38 @@ describe('project store', () => {
         .map((p) => p.name)
         .sort(),
     ).toEqual(['Old one', 'Old two']);
+  });
+
+  it('loads projects saved before the round pipeline as two-stage projects, every setting kept', () => {
+    // A format-2 project as 0.1 saved it: no `rounds`, the paper's images-then-epochs settings.
+    const { rounds: _none, ...legacy } = {
+      ...project('p-ffffff', 'Saved in 0.1'),
+      samples: 1234,
+      methodSettings: { iterations: 150, tv: 50 },
+      distill: { ...DEFAULT_SETUP.distill, epochs: 40, batchSize: 64 },
+    };
+    expect('rounds' in legacy).toBe(false);
+    const kv = memoryStore({ format: 2, projects: { 'p-ffffff': legacy } });
+    const store = new ProjectStore(kv);
+    expect(kv.get('format')).toBe(STORE_FORMAT);
+    expect(store.unreadable()).toEqual({});
+    const loaded = store.get('p-ffffff');
+    expect(loaded?.rounds).toBeNull();
+    expect(loaded).toEqual({ ...legacy, rounds: null });
+  });
+
+  it('brings a format-1 store through every migration', () => {
+    const { rounds: _none, ...legacy } = project('p-gggggg', 'Oldest');
+    const store = new ProjectStore(memoryStore({ projects: [legacy] }));
+    expect(store.get('p-gggggg')).toEqual({ ...legacy, rounds: null });
+  });
+
+  it('keeps the round settings of projects saved with them', () => {
+    const kv = memoryStore();
+    const rounds = { ...recommendedRounds(), budgetSeconds: 42, maxRounds: 3 };
+    new ProjectStore(kv).put({ ...project('p-hhhhhh'), rounds });
+    migrateStore(kv); // a second start runs no migration again
+    expect(new ProjectStore(kv).get('p-hhhhhh')?.rounds).toEqual(rounds);
   });
 
   it('sets aside a project that does not validate instead of dropping it', () => {

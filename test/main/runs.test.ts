@@ -6,7 +6,7 @@ import { memoryStore } from '../../src/main/services/project-store.js';
 import type { AppEvent } from '../../src/shared/api.js';
 import type { Project } from '../../src/shared/project.js';
 import { forkLauncher, type WorkerLauncher } from '../../src/worker/engine/job/launcher.js';
-import { call, makeServices, refused, TINY_SETUP, waitFor } from './helpers.js';
+import { call, makeServices, refused, TINY_ROUNDS, TINY_SETUP, waitFor } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -127,6 +127,12 @@ describe('runs', () => {
     });
     const started = await call(made.services, 'runs.start', { projectId: project.id });
     await waitFor(() => (seen.length > 0 ? true : undefined));
+    // Only a run with a time budget can stop and keep its student; this one has two stages.
+    const notStoppable = await refused(made.services, 'runs.stop', {
+      projectId: project.id,
+      runId: started.id,
+    });
+    expect(notStoppable.code).toBe('RUN_NOT_STOPPABLE');
     await call(made.services, 'runs.cancel', { projectId: project.id, runId: started.id });
     const cancelled = await finalRun(made, project.id, started.id);
     expect(cancelled.status).toBe('cancelled');
@@ -139,6 +145,37 @@ describe('runs', () => {
     expect((await finalRun(made, project.id, started.id)).status).toBe('done');
     await call(made.services, 'runs.delete', { projectId: project.id, runId: started.id });
     expect(existsSync(cancelled.spec.runDir)).toBe(false);
+  });
+
+  it('stops a round run early on request and keeps its student: the run finishes with a report', async () => {
+    const made = makeServices();
+    const ready = await readyProject(made);
+    const project = await call(made.services, 'projects.update', {
+      projectId: ready.id,
+      setup: { rounds: { ...TINY_ROUNDS } },
+    });
+    const rounds: number[] = [];
+    made.services.subscribe((e) => {
+      if (e.type === 'run-event' && e.event.type === 'round') rounds.push(e.event.point.round);
+    });
+    const started = await call(made.services, 'runs.start', { projectId: project.id });
+    expect(started.spec.rounds).toEqual(TINY_ROUNDS);
+    // A 10-minute budget: only the stop can end this run within the test's time.
+    await waitFor(() => (rounds.length > 0 ? true : undefined));
+    const stopping = await call(made.services, 'runs.stop', { projectId: project.id, runId: started.id });
+    expect(stopping.status).toBe('running');
+    const run = await finalRun(made, project.id, started.id);
+    expect(run.error).toBeNull();
+    expect(run.status).toBe('done');
+    const report = await call(made.services, 'runs.report', { projectId: project.id, runId: run.id });
+    expect(report.result.rounds?.stoppedEarly).toBe(true);
+    expect(report.result.rounds?.count).toBeGreaterThanOrEqual(1);
+    expect(report.result.rounds?.curve.map((p) => p.round)).toEqual(
+      rounds.slice(0, report.result.rounds?.count),
+    );
+    expect(report.html).toContain('The user stopped the run early');
+    const again = await refused(made.services, 'runs.stop', { projectId: project.id, runId: run.id });
+    expect(again.code).toBe('RUN_NOT_RUNNING');
   });
 
   it('marks runs left running by a closed app as interrupted when it starts again', async () => {

@@ -2,8 +2,15 @@ import { existsSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RECOMMENDED_DISTILL, RECOMMENDED_METHOD_SETTINGS } from '../../src/shared/recommended.js';
-import { call, makeServices, refused } from './helpers.js';
+import { DEFAULT_SETUP, specFor } from '../../src/main/services/services.js';
+import { JobSpecSchema } from '../../src/shared/job.js';
+import { recommendedRounds, type Project } from '../../src/shared/project.js';
+import {
+  RECOMMENDED_DISTILL,
+  RECOMMENDED_METHOD_SETTINGS,
+  RECOMMENDED_ROUNDS,
+} from '../../src/shared/recommended.js';
+import { call, makeServices, refused, TINY_ROUNDS } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -109,6 +116,82 @@ describe('services: projects', () => {
     ).toEqual(fresh.methodSettings);
     const info = await call(services, 'app.info', {});
     expect(['wasm', 'cpu', 'node', 'node-gpu']).toContain(info.backend);
+  });
+});
+
+describe('services: the round pipeline', () => {
+  const now = '2025-03-14T10:00:00.000Z';
+  const project: Project = {
+    ...DEFAULT_SETUP,
+    id: 'p-rounds',
+    name: 'Rounds',
+    createdAt: now,
+    updatedAt: now,
+    runs: [],
+    testData: 'mnist-digits',
+    teacher: {
+      choice: { kind: 'builtin', name: 'mnist-lenet5' },
+      ref: 'builtin:mnist-lenet5',
+      summary: {
+        label: 'LeNet-5',
+        architecture: 'lenet5',
+        inputShape: [32, 32, 1],
+        numClasses: 10,
+        parameters: 61_706,
+        flopsPerImage: 846_000,
+        fileBytes: 250_000,
+        warnings: [],
+      },
+    },
+  };
+
+  it('starts new projects in rounds at the recommended settings and a 15-minute budget', () => {
+    expect(DEFAULT_SETUP.rounds).toEqual(recommendedRounds());
+    expect(DEFAULT_SETUP.rounds?.budgetSeconds).toBe(15 * 60);
+    expect(DEFAULT_SETUP.rounds).toMatchObject({
+      imagesPerRound: RECOMMENDED_ROUNDS.imagesPerRound,
+      studentSteps: RECOMMENDED_ROUNDS.studentSteps,
+      disagreement: RECOMMENDED_ROUNDS.disagreement,
+      maxRounds: 0,
+    });
+    expect(DEFAULT_SETUP.distill.batchSize).toBe(128);
+    expect(DEFAULT_SETUP.methodSettings['iterations']).toBe(100);
+  });
+
+  it('specFor passes the round settings into the job, and leaves them out for the two stages', () => {
+    const rounds = { ...TINY_ROUNDS };
+    const spec = specFor({ ...project, rounds }, '/ws/p-rounds/runs/r-1', 2);
+    expect(spec.rounds).toEqual(rounds);
+    expect(spec).toMatchObject({
+      teacher: 'builtin:mnist-lenet5',
+      testData: 'mnist-digits',
+      runDir: '/ws/p-rounds/runs/r-1',
+      workers: 2,
+      distill: DEFAULT_SETUP.distill,
+    });
+    expect(JobSpecSchema.parse(spec)).toEqual(spec);
+    const twoStage = specFor({ ...project, rounds: null }, '/ws/p-rounds/runs/r-2', 2);
+    expect('rounds' in twoStage).toBe(false);
+    expect(twoStage.samples).toBe(DEFAULT_SETUP.samples);
+    expect(JobSpecSchema.parse(twoStage)).toEqual(twoStage);
+  });
+
+  it('saves a switch between the pipelines and refuses a budget that is not one', async () => {
+    const { services } = setup();
+    const p = await call(services, 'projects.create', { name: 'P' });
+    expect(p.rounds).toEqual(recommendedRounds());
+    const twoStage = await call(services, 'projects.update', { projectId: p.id, setup: { rounds: null } });
+    expect(twoStage.rounds).toBeNull();
+    const custom = { ...recommendedRounds(), budgetSeconds: 6 };
+    const back = await call(services, 'projects.update', { projectId: p.id, setup: { rounds: custom } });
+    expect(back.rounds).toEqual(custom);
+    const zero = await refused(services, 'projects.update', {
+      projectId: p.id,
+      setup: { rounds: { ...custom, budgetSeconds: 0 } },
+    });
+    expect(zero.code).toBe('INPUT_INVALID');
+    expect(zero.message).toMatch(/rounds\.budgetSeconds/);
+    expect((await call(services, 'projects.get', { projectId: p.id })).rounds).toEqual(custom);
   });
 });
 

@@ -1,4 +1,4 @@
-import { JobResultSchema, type JobResult } from '../../src/shared/job.js';
+import { JobResultSchema, type JobResult, type RoundPoint } from '../../src/shared/job.js';
 
 /** Test images per class, as in the MNIST test set. */
 export const CLASS_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009];
@@ -42,10 +42,22 @@ function summaryOf(
   };
 }
 
+/** Six rounds of 400 images in a 5-minute budget: the student's course in the round pipeline. */
+export const ROUND_CURVE: RoundPoint[] = [
+  { round: 1, seconds: 41.5, images: 400, metric: 0.31, loss: 2.9 },
+  { round: 2, seconds: 88, images: 800, metric: 0.55, loss: 1.7 },
+  { round: 3, seconds: 135.2, images: 1200, metric: 0.71, loss: 1.1 },
+  { round: 4, seconds: 181.9, images: 1600, metric: null, loss: 0.8 },
+  { round: 5, seconds: 228.4, images: 2000, metric: 0.83, loss: 0.62 },
+  { round: 6, seconds: 275, images: 2400, metric: 0.86, loss: 0.55 },
+];
+
 /**
  * A realistic result of an MNIST run (LeNet-5 teacher, half-width student,
  * 10 classes, 12 epochs), with a labelled test set unless `withEvaluation`
  * is false; checked against the schema so it cannot drift from job.ts.
+ * With `rounds`, a run of the round pipeline instead (ROUND_CURVE, a 5-minute
+ * budget), stopped early by the user when `stoppedEarly`.
  */
 export function makeResult(
   options: {
@@ -54,8 +66,10 @@ export function makeResult(
     warnings?: string[];
     collapsed?: boolean;
     distill?: Partial<JobResult['spec']['distill']>;
+    rounds?: { stoppedEarly: boolean };
   } = {},
 ): JobResult {
+  const curve = options.rounds ? ROUND_CURVE : undefined;
   const withEvaluation = options.withEvaluation ?? true;
   const teacherConfusion = confusionWith(TEACHER_ERRORS);
   const studentConfusion = confusionWith(STUDENT_ERRORS);
@@ -95,6 +109,19 @@ export function makeResult(
       seed: 1,
       workers: 2,
       runDir: '/home/ana/runs/demo',
+      ...(options.rounds
+        ? {
+            rounds: {
+              budgetSeconds: 300,
+              maxRounds: 0,
+              imagesPerRound: 400,
+              studentSteps: 150,
+              disagreement: 30,
+              disagreementTemperature: 1,
+              learningRateFloor: 0.05,
+            },
+          }
+        : {}),
     },
     resolvedMethodSettings: { sigma: 2, iterations: 300, beta: 0.1, rank: 'full' },
     backend: 'wasm',
@@ -132,15 +159,35 @@ export function makeResult(
       samplesPerSecond: 68.06,
       metrics: { 'fit loss': 0.0421, entropy: 1.27 },
     },
-    distillation: {
-      seconds: 1040,
-      resumedFromEpoch: 0,
-      lossPerEpoch: [2.31, 1.2, 0.84, 0.61, 0.5, 0.43, 0.39, 0.36, 0.34, 0.33, 0.325, 0.32],
-      metricPerEpoch: withEvaluation
-        ? [0.62, 0.81, 0.9, 0.93, 0.95, 0.96, 0.97, 0.975, 0.978, 0.979, 0.98, 0.9805]
-        : [0.58, 0.77, 0.86, 0.9, 0.92, null, 0.94, 0.95, 0.955, 0.96, 0.962, 0.964],
-      metricName: withEvaluation ? 'test accuracy' : 'hold-out agreement',
-    },
+    distillation: curve
+      ? {
+          seconds: 120.5,
+          resumedFromEpoch: 0,
+          lossPerEpoch: curve.map((p) => p.loss),
+          metricPerEpoch: curve.map((p) => p.metric),
+          metricName: withEvaluation ? 'test accuracy' : 'hold-out agreement',
+        }
+      : {
+          seconds: 1040,
+          resumedFromEpoch: 0,
+          lossPerEpoch: [2.31, 1.2, 0.84, 0.61, 0.5, 0.43, 0.39, 0.36, 0.34, 0.33, 0.325, 0.32],
+          metricPerEpoch: withEvaluation
+            ? [0.62, 0.81, 0.9, 0.93, 0.95, 0.96, 0.97, 0.975, 0.978, 0.979, 0.98, 0.9805]
+            : [0.58, 0.77, 0.86, 0.9, 0.92, null, 0.94, 0.95, 0.955, 0.96, 0.962, 0.964],
+          metricName: withEvaluation ? 'test accuracy' : 'hold-out agreement',
+        },
+    ...(curve
+      ? {
+          rounds: {
+            count: curve.length,
+            budgetSeconds: 300,
+            seconds: 275,
+            stoppedEarly: options.rounds?.stoppedEarly ?? false,
+            metricName: withEvaluation ? 'test accuracy' : 'hold-out agreement',
+            curve,
+          },
+        }
+      : {}),
     ...(withEvaluation ? { evaluation: { dataset: 'mnist-digits', count: 10_000, teacher, student } } : {}),
     holdoutAgreement: 0.964,
     accuracyRatio: withEvaluation ? student.accuracy / teacher.accuracy : null,

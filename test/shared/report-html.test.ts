@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JobResultSchema } from '../../src/shared/job.js';
 import {
+  formatBudget,
   formatBytes,
   formatCompact,
   formatDate,
@@ -59,6 +60,14 @@ describe('number formatting', () => {
     expect(formatMs(1250)).toBe('1.25 s');
     expect(formatSeconds(42.25)).toBe('42.3 s');
     expect(formatSeconds(192)).toBe('3 min 12 s');
+    expect([20, 90, 300, 3600, 5400, 5430].map(formatBudget)).toEqual([
+      '20 s',
+      '1 min 30 s',
+      '5 min',
+      '1 h',
+      '1 h 30 min',
+      '1 h 30 min',
+    ]);
     expect(formatRatio(4.0002)).toBe('4x');
     expect(formatRatio(3.46)).toBe('3.5x');
     expect(formatDate('2025-03-14T10:22:31.000Z')).toBe('2025-03-14 10:22 UTC');

@@ -12,7 +12,7 @@ export interface KeyValueStore {
 }
 
 /** Bumped whenever the stored shape changes; each bump adds a migration below. */
-export const STORE_FORMAT = 2;
+export const STORE_FORMAT = 3;
 
 /**
  * Migrations of the stored data, oldest first. Each takes the store at
@@ -32,6 +32,20 @@ export const STORE_MIGRATIONS: readonly { to: number; migrate: (store: KeyValueS
         }
         store.set('projects', byId);
       }
+    },
+  },
+  {
+    // Format 3 added the round pipeline. Projects saved before it keep the paper's two
+    // stages (rounds: null), so their settings mean what they meant when they were saved.
+    to: 3,
+    migrate(store) {
+      const projects = store.get('projects');
+      if (!projects || typeof projects !== 'object' || Array.isArray(projects)) return;
+      const migrated: Record<string, unknown> = {};
+      for (const [id, p] of Object.entries(projects as Record<string, unknown>)) {
+        migrated[id] = p && typeof p === 'object' && !('rounds' in p) ? { ...p, rounds: null } : p;
+      }
+      store.set('projects', migrated);
     },
   },
 ];

@@ -30,7 +30,7 @@ export interface RunManagerDeps {
  * cancelled or interrupted, the last three resumable from disk.
  */
 export class RunManager {
-  private active: { projectId: string; runId: string; task: RunningTask } | undefined;
+  private active: { projectId: string; runId: string; spec: JobSpec; task: RunningTask } | undefined;
 
   constructor(private readonly deps: RunManagerDeps) {}
 
@@ -98,7 +98,7 @@ export class RunManager {
         writing = writing.then(() => fs.appendFile(eventsFile, line)).catch(() => undefined);
       }
     });
-    this.active = { projectId: project.id, runId, task };
+    this.active = { projectId: project.id, runId, spec, task };
     void task.outcome.then(async (outcome) => {
       await writing;
       this.active = undefined;
@@ -115,6 +115,25 @@ export class RunManager {
     task.cancel();
     // A worker that does not stop at its next safe point is killed; the run stays resumable.
     setTimeout(() => task.kill(), 15_000).unref();
+  }
+
+  /**
+   * "Stop and keep": a run of the round pipeline ends after its current step, and its student
+   * is evaluated and saved as it is; the run then finishes as done. Two-stage runs cannot:
+   * their student is not finished until the last epoch.
+   */
+  stop(projectId: string, runId: string): void {
+    if (!this.isRunning(projectId, runId)) {
+      throw new ServiceError('RUN_NOT_RUNNING', 'This run is not running', 'Refresh the run list');
+    }
+    if (!this.active!.spec.rounds) {
+      throw new ServiceError(
+        'RUN_NOT_STOPPABLE',
+        "Only a run with a time budget can stop early and keep its student; this one uses the paper's two stages",
+        'Cancel it instead (it can be resumed later), or let it finish',
+      );
+    }
+    this.active!.task.stop();
   }
 
   /** Stops every worker (app quit); their runs become interrupted on the next start. */

@@ -16,6 +16,7 @@ import type { ErrorInfo } from '../../shared/errors.js';
 import { JobResultSchema, type JobSpec } from '../../shared/job.js';
 import {
   ProjectSetupSchema,
+  recommendedRounds,
   summarizeProject,
   type Project,
   type ProjectSetup,
@@ -25,6 +26,7 @@ import {
   RECOMMENDED_DISTILL,
   RECOMMENDED_EPOCHS,
   RECOMMENDED_METHOD_SETTINGS,
+  RECOMMENDED_ROUNDS,
 } from '../../shared/recommended.js';
 import { resolveSettings, type SettingFields } from '../../shared/settings.js';
 import type { FromTaskWorker, Task } from '../../shared/task-protocol.js';
@@ -61,20 +63,27 @@ export interface ServiceDeps {
   pdf?: PdfPrinter | null;
 }
 
-/** The setup a new project starts with: the paper's method at a budget that finishes in minutes here. */
+/**
+ * The setup a new project starts with: the paper's method with what beat its plain settings
+ * here (shared/recommended.ts), in the round pipeline with a 15-minute budget. `samples` and
+ * `distill.epochs` are what the paper's two stages use if the user switches to them.
+ */
 export const DEFAULT_SETUP: ProjectSetup = {
   student: 'lenet5-half',
   method: 'soft-target',
-  // The paper's method with what beat its plain settings here (shared/recommended.ts).
-  methodSettings: { iterations: 150, ...RECOMMENDED_METHOD_SETTINGS['soft-target'] },
+  methodSettings: {
+    iterations: RECOMMENDED_ROUNDS.iterations,
+    ...RECOMMENDED_METHOD_SETTINGS['soft-target'],
+  },
   samples: 4000,
   distill: {
     epochs: RECOMMENDED_EPOCHS,
-    batchSize: 64,
+    batchSize: RECOMMENDED_ROUNDS.batchSize,
     learningRate: 0.001,
     temperature: 20,
     ...RECOMMENDED_DISTILL,
   },
+  rounds: recommendedRounds(),
   testData: null,
   holdout: 500,
   seed: 1,
@@ -243,11 +252,17 @@ export class Services {
       }
       await this.checkSetup(project, pickSetup(project));
       const runId = newRunId();
-      return this.runs.start(project, runId, this.specFor(project, runId));
+      const spec = specFor(project, this.workspace.runDir(project.id, runId), Math.max(1, cpus().length));
+      return this.runs.start(project, runId, spec);
     },
     'runs.cancel': async ({ projectId, runId }) => {
       this.run(projectId, runId);
       this.runs.cancel(projectId, runId);
+      return this.run(projectId, runId);
+    },
+    'runs.stop': async ({ projectId, runId }) => {
+      this.run(projectId, runId);
+      this.runs.stop(projectId, runId);
       return this.run(projectId, runId);
     },
     'runs.resume': async ({ projectId, runId }) => {
@@ -410,24 +425,6 @@ export class Services {
     }
   }
 
-  private specFor(project: Project, runId: string): JobSpec {
-    const total = project.samples + project.holdout;
-    return {
-      teacher: project.teacher!.ref,
-      student: project.student,
-      method: project.method,
-      methodSettings: project.methodSettings,
-      samples: project.samples,
-      shardSize: Math.min(1000, Math.max(50, Math.ceil(total / 8))),
-      distill: project.distill,
-      ...(project.testData ? { testData: project.testData } : {}),
-      holdout: project.holdout,
-      seed: project.seed,
-      workers: Math.max(1, cpus().length),
-      runDir: this.workspace.runDir(project.id, runId),
-    };
-  }
-
   private async exportTarget(
     project: Project,
     run: RunRecord,
@@ -494,8 +491,33 @@ export class Services {
 }
 
 function pickSetup(project: Project): ProjectSetup {
-  const { student, method, methodSettings, samples, distill, testData, holdout, seed } = project;
-  return { student, method, methodSettings, samples, distill, testData, holdout, seed };
+  const { student, method, methodSettings, samples, distill, rounds, testData, holdout, seed } = project;
+  return { student, method, methodSettings, samples, distill, rounds, testData, holdout, seed };
+}
+
+/**
+ * The job a run of `project` performs, written to `runDir` with `workers`
+ * synthesis processes: the round pipeline when the project has a time budget
+ * (`rounds`), else the paper's two stages.
+ */
+export function specFor(project: Project, runDir: string, workers: number): JobSpec {
+  if (!project.teacher) throw new Error('specFor needs a project with a teacher');
+  const total = project.samples + project.holdout;
+  return {
+    teacher: project.teacher.ref,
+    student: project.student,
+    method: project.method,
+    methodSettings: project.methodSettings,
+    samples: project.samples,
+    shardSize: Math.min(1000, Math.max(50, Math.ceil(total / 8))),
+    distill: project.distill,
+    ...(project.testData ? { testData: project.testData } : {}),
+    holdout: project.holdout,
+    seed: project.seed,
+    workers,
+    runDir,
+    ...(project.rounds ? { rounds: project.rounds } : {}),
+  };
 }
 
 /** An ErrorInfo a worker already worded for the user, passed on as it is. */

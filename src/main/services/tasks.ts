@@ -10,6 +10,8 @@ export type TaskOutcome =
 /** A running task: its messages arrive through onMessage; `outcome` settles when the worker exits. */
 export interface RunningTask {
   cancel(): void;
+  /** Asks a job to end early and keep what it made (the round pipeline's "Stop and keep"). */
+  stop(): void;
   kill(): void;
   outcome: Promise<TaskOutcome>;
 }
@@ -75,6 +77,7 @@ export function startTask(
       cancelled = true;
       worker.send({ type: 'cancel' });
     },
+    stop: () => worker.send({ type: 'stop' }),
     kill: () => {
       cancelled = true;
       worker.kill();

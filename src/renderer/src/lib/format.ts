@@ -1,5 +1,6 @@
 /** Formatting for the UI; the report's formatters are reused so numbers read the same everywhere. */
 export {
+  formatBudget,
   formatBytes,
   formatCompact,
   formatPercent,
@@ -22,6 +23,7 @@ export const STAGE_WORDS: Record<string, string> = {
   prepare: 'Preparing',
   synthesize: 'Synthesizing the transfer set',
   distill: 'Training the student',
+  rounds: 'Making images and training the student in rounds',
   evaluate: 'Evaluating',
   report: 'Writing the report',
 };
