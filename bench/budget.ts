@@ -12,8 +12,11 @@
  *   node --import tsx bench/budget.ts --dataset mnist --gather
  *
  * Configurations: rounds (the recommended round pipeline), rounds-js0 (no
- * disagreement term), zskd-rounds, noise-rounds; --disagreement W and
- * --set NAME=VALUE change single settings (named in the run's key).
+ * disagreement term), zskd-rounds, noise-rounds; --disagreement W,
+ * --round-steps N, --round-images N, --lr RATE and --temperature TAU (the
+ * student's) and --set NAME=VALUE change single
+ * settings (named in the run's key). --workers 2 runs synthesis in two
+ * worker processes, as `distill` does on this machine (run it alone).
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -23,6 +26,7 @@ import type { JobResult, JobSpec } from '../src/shared/job.js';
 import { RECOMMENDED_METHOD_SETTINGS, RECOMMENDED_ROUNDS } from '../src/shared/recommended.js';
 import { initBackend } from '../src/worker/engine/backend/select.js';
 import { runJob } from '../src/worker/engine/job/run-job.js';
+import { WorkerPool } from '../src/worker/engine/job/worker-pool.js';
 import { writeFileAtomic } from '../src/worker/engine/util/atomic-fs.js';
 
 const { values } = parseArgs({
@@ -32,6 +36,11 @@ const { values } = parseArgs({
     budget: { type: 'string', default: '15m' },
     seed: { type: 'string', default: '1' },
     disagreement: { type: 'string' },
+    'round-steps': { type: 'string' },
+    'round-images': { type: 'string' },
+    workers: { type: 'string', default: '1' },
+    lr: { type: 'string' },
+    temperature: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
     gather: { type: 'boolean', default: false },
   },
@@ -60,6 +69,8 @@ interface BenchRun {
   settings: string;
   budgetSeconds: number;
   seed: number;
+  /** Synthesis worker processes (1: everything in one process, one core). */
+  workers: number;
   curve: { seconds: number; images: number; accuracy: number | null }[];
   finalAccuracy: number;
   teacherAccuracy: number;
@@ -85,9 +96,17 @@ async function runOne(): Promise<void> {
   const disagreement = values.disagreement !== undefined ? Number(values.disagreement) : config.disagreement;
   const sets = Object.fromEntries((values.set ?? []).map((s) => s.split('=') as [string, string]));
   const seed = Number(values.seed);
+  const roundSteps = Number(values['round-steps'] ?? RECOMMENDED_ROUNDS.studentSteps);
+  const roundImages = Number(values['round-images'] ?? RECOMMENDED_ROUNDS.imagesPerRound);
+  const workers = Number(values.workers);
   const settingsName = [
     configName,
     ...(values.disagreement !== undefined ? [`js${disagreement}`] : []),
+    ...(values['round-steps'] !== undefined ? [`steps${roundSteps}`] : []),
+    ...(values['round-images'] !== undefined ? [`images${roundImages}`] : []),
+    ...(workers > 1 ? [`workers${workers}`] : []),
+    ...(values.lr !== undefined ? [`lr${values.lr}`] : []),
+    ...(values.temperature !== undefined ? [`tau${values.temperature}`] : []),
     ...Object.entries(sets).map(([k, v]) => `${k}=${v}`),
   ].join(',');
   const key = `${datasetName}-${settingsName}-${budgetSeconds}s-seed${seed}`;
@@ -114,8 +133,8 @@ async function runOne(): Promise<void> {
     distill: {
       epochs: 1,
       batchSize: RECOMMENDED_ROUNDS.batchSize,
-      learningRate: 0.001,
-      temperature: 20,
+      learningRate: Number(values.lr ?? 0.001),
+      temperature: Number(values.temperature ?? 20),
       augment: false,
       relabel: false,
       mixup: 0,
@@ -123,13 +142,13 @@ async function runOne(): Promise<void> {
     },
     testData: dataset!.data,
     seed,
-    workers: 1,
+    workers,
     runDir,
     rounds: {
       budgetSeconds,
       maxRounds: 0,
-      imagesPerRound: RECOMMENDED_ROUNDS.imagesPerRound,
-      studentSteps: RECOMMENDED_ROUNDS.studentSteps,
+      imagesPerRound: roundImages,
+      studentSteps: roundSteps,
       disagreement,
       disagreementTemperature: RECOMMENDED_ROUNDS.disagreementTemperature,
       learningRateFloor: RECOMMENDED_ROUNDS.learningRateFloor,
@@ -137,6 +156,7 @@ async function runOne(): Promise<void> {
   };
   console.log(`${key}: running for ${budgetSeconds} s on ${backend.name}`);
   const result = await runJob(spec, {
+    ...(workers > 1 ? { shardRunner: (ctx) => new WorkerPool(ctx, backend.name) } : {}),
     emit: (event) => {
       if (event.type === 'round') {
         const p = event.point;
@@ -154,6 +174,7 @@ async function runOne(): Promise<void> {
     settings: settingsName,
     budgetSeconds,
     seed,
+    workers,
     curve: result.rounds.curve.map((p) => ({ seconds: p.seconds, images: p.images, accuracy: p.metric })),
     finalAccuracy: evaluation.student.accuracy,
     teacherAccuracy: evaluation.teacher.accuracy,
@@ -183,9 +204,9 @@ async function gather(): Promise<void> {
   const out = {
     dataset: datasetName,
     teacherAccuracy: runs[0]!.teacherAccuracy,
-    cores: 1,
+    cores: 2,
     backend: runs[0]!.backend,
-    note: 'Each run is one process (one core); two runs were measured side by side on the 2-core machine.',
+    note: 'A run with workers 1 is one process (one core), measured beside another such run on the 2-core machine; a run with workers 2 had the machine to itself.',
     runs: runs.map(({ spec: _spec, ...run }) => run),
   };
   await writeFileAtomic(OUT, JSON.stringify(out, null, 2) + '\n');

@@ -18,18 +18,25 @@ export interface PriorSettings {
 export function imagePrior(x: tf.Tensor4D, settings: PriorSettings): tf.Scalar | undefined {
   if (settings.tv === 0 && settings.l2 === 0) return undefined;
   return tf.tidy(() => {
-    const [, h, w] = x.shape;
-    const dy = tf.sub(
-      tf.slice(x, [0, 1, 0, 0], [-1, h - 1, -1, -1]),
-      tf.slice(x, [0, 0, 0, 0], [-1, h - 1, -1, -1]),
-    );
-    const dx = tf.sub(
-      tf.slice(x, [0, 0, 1, 0], [-1, -1, w - 1, -1]),
-      tf.slice(x, [0, 0, 0, 0], [-1, -1, w - 1, -1]),
-    );
+    const c = x.shape[3];
+    // Neighbour differences as convolutions with [-1, 1] kernels: the same values as
+    // slicing and subtracting, but convolutions (and their input gradients) are fast
+    // on every backend, where 4-D slices are not (wasm: half of a synthesis step).
+    const dy = tf.conv2d(x, differenceKernel(c, [2, 1]), 1, 'valid') as tf.Tensor4D;
+    const dx = tf.conv2d(x, differenceKernel(c, [1, 2]), 1, 'valid') as tf.Tensor4D;
     const tv = tf.add(tf.mean(tf.abs(dy)), tf.mean(tf.abs(dx)));
     return tf.add(tf.mul(tv, settings.tv), tf.mul(tf.mean(tf.square(x)), settings.l2)) as tf.Scalar;
   });
+}
+
+/** A [kh, kw, c, c] kernel taking, per channel, the last tap minus the first. */
+function differenceKernel(c: number, [kh, kw]: [number, number]): tf.Tensor4D {
+  const values = new Float32Array(kh * kw * c * c);
+  for (let ch = 0; ch < c; ch++) {
+    values[ch * c + ch] = -1; // tap (0, 0)
+    values[(kh * kw - 1) * c * c + ch * c + ch] = 1; // tap (kh - 1, kw - 1)
+  }
+  return tf.tensor4d(values, [kh, kw, c, c]);
 }
 
 /**
@@ -41,22 +48,24 @@ export function jitterer(space: InputSpace, jitter: number, seed: number): (x: t
   if (jitter <= 0) return (x) => x;
   const rng = new Rng(seed);
   const fill = space.low[0] ?? 0;
+  const size = 2 * jitter + 1;
+  const c = space.inputShape[2];
   return (x) => {
-    const dy = rng.int(2 * jitter + 1);
-    const dx = rng.int(2 * jitter + 1);
-    const [n, h, w, c] = x.shape;
+    const dy = rng.int(size);
+    const dx = rng.int(size);
+    // out[i, j] = x[i + dy - jitter, j + dx - jitter], or fill outside the image: a convolution
+    // with a one-hot kernel over (x - fill) with zero padding (fast, unlike pad and slice).
     return tf.tidy(() => {
-      const padded = tf.pad(
-        x,
-        [
-          [0, 0],
-          [jitter, jitter],
-          [jitter, jitter],
-          [0, 0],
-        ],
-        fill,
-      );
-      return tf.slice(padded, [0, dy, dx, 0], [n, h, w, c]);
+      const values = new Float32Array(size * size * c * c);
+      for (let ch = 0; ch < c; ch++) values[(dy * size + dx) * c * c + ch * c + ch] = 1;
+      const kernel = tf.tensor4d(values, [size, size, c, c]);
+      const moved = tf.conv2d(
+        fill === 0 ? x : (tf.sub(x, fill) as tf.Tensor4D),
+        kernel,
+        1,
+        'same',
+      ) as tf.Tensor4D;
+      return fill === 0 ? moved : (tf.add(moved, fill) as tf.Tensor4D);
     });
   };
 }
