@@ -16,7 +16,8 @@
  * --round-steps N, --round-images N, --lr RATE and --temperature TAU (the
  * student's) and --set NAME=VALUE change single
  * settings (named in the run's key). --workers 2 runs synthesis in two
- * worker processes, as `distill` does on this machine (run it alone).
+ * worker processes, as `distill` does on this machine, and --pipelined
+ * lets them make the next round while the student trains (run it alone).
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -40,6 +41,7 @@ const { values } = parseArgs({
     'round-images': { type: 'string' },
     workers: { type: 'string', default: '1' },
     lr: { type: 'string' },
+    pipelined: { type: 'boolean', default: false },
     temperature: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
     gather: { type: 'boolean', default: false },
@@ -105,6 +107,7 @@ async function runOne(): Promise<void> {
     ...(values['round-steps'] !== undefined ? [`steps${roundSteps}`] : []),
     ...(values['round-images'] !== undefined ? [`images${roundImages}`] : []),
     ...(workers > 1 ? [`workers${workers}`] : []),
+    ...(values.pipelined ? ['pipelined'] : []),
     ...(values.lr !== undefined ? [`lr${values.lr}`] : []),
     ...(values.temperature !== undefined ? [`tau${values.temperature}`] : []),
     ...Object.entries(sets).map(([k, v]) => `${k}=${v}`),
@@ -152,6 +155,7 @@ async function runOne(): Promise<void> {
       disagreement,
       disagreementTemperature: RECOMMENDED_ROUNDS.disagreementTemperature,
       learningRateFloor: RECOMMENDED_ROUNDS.learningRateFloor,
+      pipelined: values.pipelined ?? false,
     },
   };
   console.log(`${key}: running for ${budgetSeconds} s on ${backend.name}`);

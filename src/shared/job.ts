@@ -57,6 +57,11 @@ export const RoundsSettingsSchema = z.object({
   disagreementTemperature: z.number().positive().max(1000),
   /** The student's learning rate follows a cosine over the budget down to this fraction of its peak. */
   learningRateFloor: z.number().min(0).max(1),
+  /**
+   * Round r's images are made with the student of round r - 2 instead of r - 1, so worker
+   * processes make them while this process trains on round r - 1 (every core busy).
+   */
+  pipelined: z.boolean().optional(),
 });
 export type RoundsSettings = z.infer<typeof RoundsSettingsSchema>;
 

@@ -48,6 +48,8 @@ export const RECOMMENDED_ROUNDS = {
   disagreement: 30,
   disagreementTemperature: 1,
   learningRateFloor: 0.05,
+  /** Worker processes make the next round's images while the student trains (every core busy). */
+  pipelined: true,
   /** Student batch size in rounds. */
   batchSize: 128,
   /** Pixel steps per image in rounds (the method's own default is for the two-stage pipeline). */

@@ -78,6 +78,13 @@ const options = {
       'From round 2, push new images to where the student disagrees with the teacher (Jensen-Shannon weight; 0 = off).',
     default: String(RECOMMENDED_ROUNDS.disagreement),
   },
+  pipelined: {
+    type: 'string',
+    value: 'on|off',
+    description:
+      "Make the next round's images in worker processes while the student trains (with the student of two rounds before).",
+    default: RECOMMENDED_ROUNDS.pipelined ? 'on' : 'off',
+  },
   set: {
     type: 'string',
     value: 'NAME=VALUE',
@@ -349,7 +356,7 @@ class StageDisplay {
 
 function onOff(
   args: Parameters<typeof stringOption>[0],
-  name: 'augment' | 'relabel',
+  name: 'augment' | 'relabel' | 'pipelined',
   fallback: string,
 ): boolean {
   const value = stringOption(args, name) ?? fallback;
@@ -415,5 +422,6 @@ function roundsOption(
     }),
     disagreementTemperature: RECOMMENDED_ROUNDS.disagreementTemperature,
     learningRateFloor: RECOMMENDED_ROUNDS.learningRateFloor,
+    pipelined: onOff(args, 'pipelined', options.pipelined.default),
   };
 }

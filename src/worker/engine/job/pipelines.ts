@@ -29,6 +29,7 @@ export const PIPELINE_FILES = {
   transfer: 'transfer',
   holdout: 'holdout',
   checkpoint: 'checkpoint',
+  students: 'students',
 } as const;
 
 /** What both pipelines get from runJob. */
@@ -225,6 +226,7 @@ export async function roundPipeline(
     store,
     shardsPerRound,
     checkpointDir: path.join(context.runDir, PIPELINE_FILES.checkpoint),
+    snapshotDir: path.join(context.runDir, PIPELINE_FILES.students),
     card: context.card,
     metric: studentMetric(context, held),
     ...(host.signal ? { signal: host.signal } : {}),

@@ -1,3 +1,4 @@
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DistillSettings, RoundPoint, RoundsSettings } from '../../../shared/job.js';
 import type { ModelCard } from '../../../shared/model-card.js';
@@ -68,6 +69,8 @@ export interface RoundsOptions {
   shardsPerRound: number;
   /** Folder of the per-round checkpoint; an existing one is resumed from. */
   checkpointDir: string;
+  /** Folder for copies of the student that later rounds' synthesis needs. */
+  snapshotDir: string;
   card: ModelCard;
   /** Measured after every round (test accuracy or hold-out agreement). */
   metric: (student: tfl.LayersModel) => Promise<number>;
@@ -141,35 +144,67 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
     let synthesisSeconds = 0;
     let trainingSeconds = 0;
     let stoppedEarly = false;
-    let round = done + 1;
-    for (; ; round++) {
-      if (!shouldStartRound(round, done, elapsed(), earlierSeconds, plan)) break;
-      if (options.stop?.aborted) {
-        stoppedEarly = true;
-        break;
-      }
-      options.signal?.throwIfAborted();
-      const startOfRound = elapsed();
-      // 1. This round's images (those an earlier run made before it stopped are on disk).
-      const shards = roundShards(store, round, options.shardsPerRound);
-      if (shards.length === 0) break;
-      const synthesisStarted = performance.now();
-      const missing = shards.filter((s) => pending.has(s.index));
-      if (missing.length > 0) {
-        const signals = [options.signal, options.stop].filter((s): s is AbortSignal => s !== undefined);
-        try {
-          await options.runner.run(
-            missing,
-            {
-              onProgress: (index, p) => options.onSynthesis?.(index, p),
-              onShard: async (entry) => {
-                await store.recordShard(entry);
-                await options.onShard?.(round, entry);
-              },
-              ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}),
+    // Round r's images are made with the student after round r - lag: lag 1 waits for the
+    // previous round's student; lag 2 (pipelined) lets workers make round r + 1 while this
+    // process trains on round r. Either way the result does not depend on who runs what.
+    const lag = plan.pipelined ? 2 : 1;
+    const students = new StudentSnapshots(options.snapshotDir, options.checkpointDir);
+    // A kill between the last checkpoint and its copy leaves the copy to make now.
+    if (done > 0) await students.folder(done, done);
+    const ending = new AbortController();
+    const signals = [options.signal, options.stop, ending.signal].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
+    const making = new Map<number, Promise<void>>();
+    const makeRound = (r: number): Promise<void> => {
+      const existing = making.get(r);
+      if (existing) return existing;
+      const missing = roundShards(store, r, options.shardsPerRound).filter((s) => pending.has(s.index));
+      const made = (async () => {
+        if (missing.length === 0) return;
+        const source = r - lag;
+        const student =
+          source >= 1 && plan.disagreement > 0
+            ? studentRef(await students.folder(source, checkpointed), plan)
+            : undefined;
+        await options.runner.run(
+          missing,
+          {
+            onProgress: (index, p) => options.onSynthesis?.(index, p),
+            onShard: async (entry) => {
+              await store.recordShard(entry);
+              pending.delete(entry.index);
+              await options.onShard?.(r, entry);
             },
-            round > 1 && plan.disagreement > 0 ? { student: studentRef(options.checkpointDir, plan) } : {},
-          );
+            signal: AbortSignal.any(signals),
+          },
+          student ? { student } : {},
+        );
+        await students.release(source);
+      })();
+      made.catch(() => undefined); // awaited where it is needed; never an unhandled rejection
+      making.set(r, made);
+      return made;
+    };
+    const inBackground = options.runner.parallel === true;
+    let round = done + 1;
+    let checkpointed = done;
+    let lastRoundSeconds = 0;
+    try {
+      for (; ; round++) {
+        if (!shouldStartRound(round, done, elapsed(), earlierSeconds, plan)) break;
+        if (options.stop?.aborted) {
+          stoppedEarly = true;
+          break;
+        }
+        options.signal?.throwIfAborted();
+        const startOfRound = elapsed();
+        // 1. This round's images (those an earlier run made before it stopped are on disk).
+        const shards = roundShards(store, round, options.shardsPerRound);
+        if (shards.length === 0) break;
+        const synthesisStarted = performance.now();
+        try {
+          await makeRound(round);
         } catch (error) {
           if (options.stop?.aborted && !options.signal?.aborted) {
             stoppedEarly = true;
@@ -177,59 +212,79 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
           }
           throw error;
         }
-      }
-      pool.add(await store.readShards(shards));
-      synthesisSeconds += (performance.now() - synthesisStarted) / 1000;
+        pool.add(await store.readShards(shards));
+        synthesisSeconds += (performance.now() - synthesisStarted) / 1000;
+        // Pipelined: the next round's images are made while this one trains.
+        const next = (): boolean =>
+          lag === 2 &&
+          shouldStartRound(round + 1, done, startOfRound + lastRoundSeconds, earlierSeconds, plan);
+        if (inBackground && next()) void makeRound(round + 1);
 
-      // 2. The student's steps on batches drawn from everything made so far.
-      const trainingStarted = performance.now();
-      const rng = new Rng((options.seed * 1_000_003 + round * 7_919) % 2_147_483_647);
-      const data = pool.data();
-      let lossSum = 0;
-      let steps = 0;
-      for (let step = 0; step < plan.studentSteps; step++) {
-        if (options.stop?.aborted) {
-          stoppedEarly = true;
-          break;
+        // 2. The student's steps on batches drawn from everything made so far.
+        const trainingStarted = performance.now();
+        const rng = new Rng((options.seed * 1_000_003 + round * 7_919) % 2_147_483_647);
+        const data = pool.data();
+        let lossSum = 0;
+        let steps = 0;
+        for (let step = 0; step < plan.studentSteps; step++) {
+          if (options.stop?.aborted) {
+            stoppedEarly = true;
+            break;
+          }
+          options.signal?.throwIfAborted();
+          const fraction = scheduleFraction(round, step, plan, startOfRound);
+          optimizer.setLearningRate(cosineRate(distill.learningRate, fraction, 1, plan.learningRateFloor));
+          const indices = Array.from({ length: distill.batchSize }, () => rng.int(data.count));
+          const x = tf.tensor4d(gatherBatch(data.inputs, indices, h * w * c), [indices.length, h, w, c]);
+          const t = tf.tensor2d(gatherBatch(data.logits, indices, k), [indices.length, k]);
+          const loss = await optimizeStep(
+            optimizer,
+            variables,
+            () =>
+              distillationLoss(t, student.apply(x, { training: true }) as tf.Tensor2D, distill.temperature),
+            `round ${round}, student step ${step + 1}`,
+          ).finally(() => tf.dispose([x, t]));
+          lossSum += loss;
+          steps += 1;
+          options.onTraining?.(round, step + 1, plan.studentSteps, loss);
         }
-        options.signal?.throwIfAborted();
-        const fraction = scheduleFraction(round, step, plan, startOfRound);
-        optimizer.setLearningRate(cosineRate(distill.learningRate, fraction, 1, plan.learningRateFloor));
-        const indices = Array.from({ length: distill.batchSize }, () => rng.int(data.count));
-        const x = tf.tensor4d(gatherBatch(data.inputs, indices, h * w * c), [indices.length, h, w, c]);
-        const t = tf.tensor2d(gatherBatch(data.logits, indices, k), [indices.length, k]);
-        const loss = await optimizeStep(
-          optimizer,
-          variables,
-          () => distillationLoss(t, student.apply(x, { training: true }) as tf.Tensor2D, distill.temperature),
-          `round ${round}, student step ${step + 1}`,
-        ).finally(() => tf.dispose([x, t]));
-        lossSum += loss;
-        steps += 1;
-        options.onTraining?.(round, step + 1, plan.studentSteps, loss);
-      }
-      trainingSeconds += (performance.now() - trainingStarted) / 1000;
-      if (stoppedEarly) break;
+        trainingSeconds += (performance.now() - trainingStarted) / 1000;
+        if (stoppedEarly) break;
 
-      // 3. Measure, checkpoint, report.
-      const metric = await options.metric(student);
-      const point: RoundPoint = {
-        round,
-        seconds: elapsed(),
-        images: pool.count,
-        metric: Number.isFinite(metric) ? metric : null,
-        loss: lossSum / Math.max(1, steps),
-      };
-      curve.push(point);
-      lossPerRound.push(point.loss);
-      metricPerRound.push(point.metric);
-      await saveCheckpoint(options.checkpointDir, student, options.card, optimizer, {
-        epoch: round,
-        lossPerEpoch: lossPerRound,
-        metricPerEpoch: metricPerRound,
-        curve,
-      });
-      await options.onRound?.(point, pool);
+        // 3. Measure, checkpoint, report.
+        const metric = await options.metric(student);
+        const point: RoundPoint = {
+          round,
+          seconds: elapsed(),
+          images: pool.count,
+          metric: Number.isFinite(metric) ? metric : null,
+          loss: lossSum / Math.max(1, steps),
+        };
+        curve.push(point);
+        lossPerRound.push(point.loss);
+        metricPerRound.push(point.metric);
+        await saveCheckpoint(options.checkpointDir, student, options.card, optimizer, {
+          epoch: round,
+          lossPerEpoch: lossPerRound,
+          metricPerEpoch: metricPerRound,
+          curve,
+        });
+        checkpointed = round;
+        await students.keep(round);
+        lastRoundSeconds = point.seconds - startOfRound;
+        await options.onRound?.(point, pool);
+        if (!inBackground && next()) {
+          try {
+            await makeRound(round + 1);
+          } catch (error) {
+            if (!(options.stop?.aborted && !options.signal?.aborted)) throw error;
+          }
+        }
+      }
+    } finally {
+      // A next round still being made is not needed any more.
+      ending.abort(new Error('the rounds ended'));
+      await Promise.allSettled(making.values());
     }
     return {
       rounds: curve.length,
@@ -286,11 +341,55 @@ function roundShards(store: TransferSetStore, round: number, perRound: number): 
   );
 }
 
-/** The student as checkpointed after the previous round, for student-aware synthesis. */
-function studentRef(checkpointDir: string, plan: RoundsSettings): StudentRef {
-  return {
-    folder: path.join(checkpointDir, 'student'),
-    weight: plan.disagreement,
-    temperature: plan.disagreementTemperature,
-  };
+/** A saved student for student-aware synthesis, with the disagreement term's settings. */
+function studentRef(folder: string, plan: RoundsSettings): StudentRef {
+  return { folder, weight: plan.disagreement, temperature: plan.disagreementTemperature };
+}
+
+/**
+ * Copies of the student after each round, kept until the round they make
+ * images for is on disk (a pipelined round uses the student of two rounds
+ * before, which the checkpoint no longer holds). A copy is made right after
+ * the checkpoint; one lost to a kill in between is made again from the
+ * checkpoint, which then still holds that round's student.
+ */
+class StudentSnapshots {
+  constructor(
+    private readonly dir: string,
+    private readonly checkpointDir: string,
+  ) {}
+
+  private path(round: number): string {
+    return path.join(this.dir, `round-${round}`);
+  }
+
+  /** Copies the checkpoint's student as the student after `round`. */
+  async keep(round: number): Promise<void> {
+    const target = this.path(round);
+    await fs.mkdir(this.dir, { recursive: true });
+    const tmp = `${target}.tmp`;
+    await fs.rm(tmp, { recursive: true, force: true });
+    await fs.cp(path.join(this.checkpointDir, 'student'), tmp, { recursive: true });
+    await fs.rm(target, { recursive: true, force: true });
+    await fs.rename(tmp, target);
+  }
+
+  /** The folder of the student after `round`; `checkpointed` is the round the checkpoint holds. */
+  async folder(round: number, checkpointed: number): Promise<string> {
+    if (existsSync(path.join(this.path(round), 'model.json'))) return this.path(round);
+    if (round === checkpointed) {
+      await this.keep(round);
+      return this.path(round);
+    }
+    throw new UserError(
+      'CHECKPOINT_DAMAGED',
+      `The student after round ${round}, needed to make the next images, is missing from ${this.dir}`,
+      'Delete the checkpoint folder of the run; the job will restart its rounds from the images on disk',
+    );
+  }
+
+  /** Drops the student after `round` once the images it was kept for are on disk. */
+  async release(round: number): Promise<void> {
+    if (round >= 1) await fs.rm(this.path(round), { recursive: true, force: true });
+  }
 }

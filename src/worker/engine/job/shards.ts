@@ -46,6 +46,8 @@ export interface ShardRunner {
   run(tasks: ShardTask[], callbacks: ShardCallbacks, options?: { student?: StudentRef }): Promise<void>;
   /** Releases what the runner holds between runs (worker processes). */
   close?(): void;
+  /** True when runs go on beside this process's own work (worker processes). */
+  readonly parallel?: boolean;
 }
 
 /** Loads a StudentRef's model as a StudentAwareness; dispose() frees it. */

@@ -29,6 +29,7 @@ interface PoolWorker {
  * from them.
  */
 export class WorkerPool implements ShardRunner {
+  readonly parallel = true;
   private workers: PoolWorker[] = [];
 
   constructor(

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,6 +131,32 @@ describe('the round pipeline', () => {
     // Round 2's shards were pushed away from the student of round 1 in the workers too.
     expect(shards('two-processes')[2]!.metrics.disagreement).toBeGreaterThan(0);
     expect(two.student.fingerprint).toBe(one.student.fingerprint);
+  });
+
+  it('pipelined: workers make round r + 1 with the student of round r - 1 while this process trains, as one process would', async () => {
+    const rounds = { maxRounds: 3, imagesPerRound: 60, pipelined: true };
+    const one = await runJob(spec('pipelined-one', rounds), { emit: () => undefined });
+    const two = await runJob(spec('pipelined-two', rounds, { workers: 2 }), {
+      emit: () => undefined,
+      shardRunner: (ctx) => new WorkerPool(ctx, 'wasm'),
+    });
+    const shards = (dir: string) =>
+      (
+        JSON.parse(readFileSync(path.join(work, dir, 'transfer', 'manifest.json'), 'utf8')) as {
+          shards: { index: number; sha256: string; metrics: Record<string, number> }[];
+        }
+      ).shards.sort((a, b) => a.index - b.index);
+    expect(shards('pipelined-one').map((s) => s.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(shards('pipelined-two').map((s) => s.sha256)).toEqual(
+      shards('pipelined-one').map((s) => s.sha256),
+    );
+    // Rounds 1 and 2 come before any trained student; round 3 is pushed away from round 1's.
+    expect(shards('pipelined-one')[2]!.metrics.disagreement).toBeUndefined();
+    expect(shards('pipelined-one')[4]!.metrics.disagreement).toBeGreaterThan(0);
+    expect(two.student.fingerprint).toBe(one.student.fingerprint);
+    expect(one.rounds?.curve.map((p) => p.images)).toEqual([60, 120, 180]);
+    // The student copies kept for later rounds are dropped once used: only the last ones remain.
+    expect(readdirSync(path.join(work, 'pipelined-two', 'students')).sort()).toEqual(['round-2', 'round-3']);
   });
 
   it('the student changes in every round', async () => {
