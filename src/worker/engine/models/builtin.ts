@@ -31,7 +31,8 @@ export function appRoot(): string {
 export function resolveModelRef(ref: string): string {
   if (!ref.startsWith(PREFIX)) return path.resolve(ref);
   const name = ref.slice(PREFIX.length);
-  const entry = BUILTIN_MODELS[name];
+  // Own keys only: a name such as constructor or __proto__ must not find Object's members.
+  const entry = Object.hasOwn(BUILTIN_MODELS, name) ? BUILTIN_MODELS[name] : undefined;
   if (!entry) {
     const valid = Object.keys(BUILTIN_MODELS)
       .map((n) => PREFIX + n)
