@@ -11,7 +11,8 @@
  *   node --import tsx bench/budget.ts --dataset mnist --config rounds --budget 15m [--seed 1]
  *   node --import tsx bench/budget.ts --dataset mnist --gather
  *
- * Configurations: rounds (the recommended round pipeline), rounds-js0 (no
+ * Configurations: recommended (src/shared/recommended.ts), zskd-recommended,
+ * noise-recommended, and the first measurements' rounds, rounds-js0 (no
  * disagreement term), zskd-rounds, noise-rounds; --disagreement W,
  * --round-steps N, --round-images N, --lr RATE and --temperature TAU (the
  * student's) and --set NAME=VALUE change single
@@ -24,10 +25,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/shared/duration.js';
 import type { JobResult, JobSpec } from '../src/shared/job.js';
-import { RECOMMENDED_METHOD_SETTINGS, RECOMMENDED_ROUNDS } from '../src/shared/recommended.js';
+import { RECOMMENDED_ROUNDS, startingMethodSettings } from '../src/shared/recommended.js';
 import { initBackend } from '../src/worker/engine/backend/select.js';
 import { runJob } from '../src/worker/engine/job/run-job.js';
 import { WorkerPool } from '../src/worker/engine/job/worker-pool.js';
+import { getSynthesisMethod } from '../src/worker/engine/synthesis/registry.js';
 import { writeFileAtomic } from '../src/worker/engine/util/atomic-fs.js';
 
 const { values } = parseArgs({
@@ -52,11 +54,53 @@ const DATASETS: Record<string, { teacher: string; data: string; teacherCommand: 
   mnist: { teacher: 'builtin:mnist-lenet5', data: 'mnist-digits', teacherCommand: 'make example-teacher' },
   fashion: { teacher: 'runs/fashion-lenet5', data: 'fashion-mnist', teacherCommand: 'make fashion-teacher' },
 };
-const CONFIGS: Record<string, { method: string; disagreement: number }> = {
-  rounds: { method: 'soft-target', disagreement: RECOMMENDED_ROUNDS.disagreement },
-  'rounds-js0': { method: 'soft-target', disagreement: 0 },
-  'zskd-rounds': { method: 'zskd', disagreement: RECOMMENDED_ROUNDS.disagreement },
-  'noise-rounds': { method: 'noise', disagreement: 0 },
+/**
+ * A configuration: method, method settings and round settings. `rounds`, `rounds-js0`,
+ * `zskd-rounds` and `noise-rounds` are fixed (the first measurements: two-stage priors,
+ * 100 pixel steps, 150 student steps, learning rate 0.001), so their keys keep one meaning;
+ * `recommended` follows src/shared/recommended.ts.
+ */
+interface Config {
+  method: string;
+  methodSettings: Record<string, number | string>;
+  disagreement: number;
+  studentSteps: number;
+  learningRate: number;
+}
+const FIRST = { disagreement: 30, studentSteps: 150, learningRate: 0.001 };
+const CONFIGS: Record<string, Config> = {
+  rounds: {
+    method: 'soft-target',
+    methodSettings: { tv: 50, l2: 5, jitter: 2, init: 'smooth', iterations: 100 },
+    ...FIRST,
+  },
+  'rounds-js0': {
+    method: 'soft-target',
+    methodSettings: { tv: 50, l2: 5, jitter: 2, init: 'smooth', iterations: 100 },
+    ...FIRST,
+    disagreement: 0,
+  },
+  'zskd-rounds': {
+    method: 'zskd',
+    methodSettings: { tv: 0.125, l2: 0.0125, jitter: 2, init: 'smooth', iterations: 100 },
+    ...FIRST,
+  },
+  'noise-rounds': { method: 'noise', methodSettings: {}, ...FIRST, disagreement: 0 },
+  ...Object.fromEntries(
+    ['soft-target', 'zskd', 'noise'].map((name) => {
+      const method = getSynthesisMethod(name);
+      return [
+        name === 'soft-target' ? 'recommended' : `${name}-recommended`,
+        {
+          method: name,
+          methodSettings: startingMethodSettings(method, 'rounds') as Record<string, number | string>,
+          disagreement: name === 'noise' ? 0 : RECOMMENDED_ROUNDS.disagreement,
+          studentSteps: RECOMMENDED_ROUNDS.studentSteps,
+          learningRate: RECOMMENDED_ROUNDS.learningRate,
+        },
+      ];
+    }),
+  ),
 };
 
 const datasetName = values.dataset ?? 'mnist';
@@ -98,7 +142,7 @@ async function runOne(): Promise<void> {
   const disagreement = values.disagreement !== undefined ? Number(values.disagreement) : config.disagreement;
   const sets = Object.fromEntries((values.set ?? []).map((s) => s.split('=') as [string, string]));
   const seed = Number(values.seed);
-  const roundSteps = Number(values['round-steps'] ?? RECOMMENDED_ROUNDS.studentSteps);
+  const roundSteps = Number(values['round-steps'] ?? config.studentSteps);
   const roundImages = Number(values['round-images'] ?? RECOMMENDED_ROUNDS.imagesPerRound);
   const workers = Number(values.workers);
   const settingsName = [
@@ -125,18 +169,14 @@ async function runOne(): Promise<void> {
     teacher: dataset!.teacher,
     student: 'lenet5-half',
     method: config.method,
-    methodSettings: {
-      ...(RECOMMENDED_METHOD_SETTINGS[config.method] ?? {}),
-      ...(config.method === 'noise' ? {} : { iterations: RECOMMENDED_ROUNDS.iterations }),
-      ...sets,
-    },
+    methodSettings: { ...config.methodSettings, ...sets },
     samples: 1,
     shardSize: 1,
     holdout: 0,
     distill: {
       epochs: 1,
       batchSize: RECOMMENDED_ROUNDS.batchSize,
-      learningRate: Number(values.lr ?? 0.001),
+      learningRate: Number(values.lr ?? config.learningRate),
       temperature: Number(values.temperature ?? 20),
       augment: false,
       relabel: false,

@@ -120,7 +120,7 @@ export type ProjectSetup = z.infer<typeof ProjectSetupSchema>;
  * `distill.batchSize` and the method's `iterations`, where both pipelines read them.
  */
 export function recommendedRounds(): RoundsSettings {
-  const { batchSize: _batchSize, iterations: _iterations, ...rounds } = RECOMMENDED_ROUNDS;
+  const { batchSize: _batchSize, learningRate: _learningRate, ...rounds } = RECOMMENDED_ROUNDS;
   return { ...rounds };
 }
 

@@ -8,6 +8,7 @@ import { recommendedRounds, type Project } from '../../src/shared/project.js';
 import {
   RECOMMENDED_DISTILL,
   RECOMMENDED_METHOD_SETTINGS,
+  RECOMMENDED_ROUND_METHOD_SETTINGS,
   RECOMMENDED_ROUNDS,
 } from '../../src/shared/recommended.js';
 import { call, makeServices, refused, TINY_ROUNDS } from './helpers.js';
@@ -109,7 +110,11 @@ describe('services: projects', () => {
     expect(recommended).toEqual(RECOMMENDED_METHOD_SETTINGS['soft-target']);
     expect(Object.keys(recommended ?? {}).length).toBeGreaterThan(0);
     const fresh = await call(services, 'projects.create', { name: 'Defaults' });
-    expect(fresh.methodSettings).toMatchObject(recommended!);
+    // New projects run in rounds: the method's recommended settings with the rounds' own over them.
+    expect(fresh.methodSettings).toEqual({
+      ...recommended,
+      ...RECOMMENDED_ROUND_METHOD_SETTINGS['soft-target'],
+    });
     expect(fresh.distill).toMatchObject(RECOMMENDED_DISTILL);
     expect(
       (await call(services, 'projects.update', { projectId: fresh.id, setup: {} })).methodSettings,
@@ -154,8 +159,11 @@ describe('services: the round pipeline', () => {
       disagreement: RECOMMENDED_ROUNDS.disagreement,
       maxRounds: 0,
     });
-    expect(DEFAULT_SETUP.distill.batchSize).toBe(128);
-    expect(DEFAULT_SETUP.methodSettings['iterations']).toBe(100);
+    expect(DEFAULT_SETUP.distill.batchSize).toBe(RECOMMENDED_ROUNDS.batchSize);
+    expect(DEFAULT_SETUP.distill.learningRate).toBe(RECOMMENDED_ROUNDS.learningRate);
+    expect(DEFAULT_SETUP.methodSettings['iterations']).toBe(
+      RECOMMENDED_ROUND_METHOD_SETTINGS['soft-target']?.['iterations'],
+    );
   });
 
   it('specFor passes the round settings into the job, and leaves them out for the two stages', () => {

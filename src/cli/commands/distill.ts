@@ -2,7 +2,12 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import type { JobEvent, JobSpec, RoundsSettings } from '../../shared/job.js';
 import { parseDuration } from '../../shared/duration.js';
-import { RECOMMENDED_DISTILL, RECOMMENDED_EPOCHS, RECOMMENDED_ROUNDS } from '../../shared/recommended.js';
+import {
+  RECOMMENDED_DISTILL,
+  RECOMMENDED_EPOCHS,
+  RECOMMENDED_ROUNDS,
+  startingMethodSettings,
+} from '../../shared/recommended.js';
 import { UserError } from '../../worker/engine/errors.js';
 import { runJob } from '../../worker/engine/job/run-job.js';
 import { WorkerPool } from '../../worker/engine/job/worker-pool.js';
@@ -118,8 +123,7 @@ const options = {
   lr: {
     type: 'string',
     value: 'RATE',
-    description: 'Peak Adam learning rate of the student (cosine decay).',
-    default: '0.001',
+    description: `Peak Adam learning rate of the student, cosine decay (default 0.001; ${RECOMMENDED_ROUNDS.learningRate} in rounds).`,
   },
   temperature: { type: 'string', value: 'TAU', description: 'Distillation temperature.', default: '20' },
   augment: {
@@ -197,8 +201,7 @@ export const distillCommand: Command = {
       student: stringOption(args, 'student', options.student) ?? '',
       method: method.name,
       methodSettings: {
-        ...startingSettings(method, settingsName),
-        ...(rounds && 'iterations' in method.fields ? { iterations: RECOMMENDED_ROUNDS.iterations } : {}),
+        ...startingSettings(method, settingsName, rounds ? 'rounds' : 'two-stage'),
         ...parseSets(args.values.set),
       },
       samples: numberOption(args, 'samples', 6000, { min: 1, max: 10_000_000, integer: true }),
@@ -211,7 +214,10 @@ export const distillCommand: Command = {
           max: 65_536,
           integer: true,
         }),
-        learningRate: numberOption(args, 'lr', 0.001, { min: 1e-7, max: 1 }),
+        learningRate: numberOption(args, 'lr', rounds ? RECOMMENDED_ROUNDS.learningRate : 0.001, {
+          min: 1e-7,
+          max: 1,
+        }),
         temperature: numberOption(args, 'temperature', 20, { min: 0.1, max: 1000 }),
         augment,
         relabel: onOff(args, 'relabel', options.relabel.default),
@@ -370,9 +376,13 @@ function onOff(
   return value === 'on';
 }
 
-function startingSettings(method: SynthesisMethod, name: string | undefined): JobSpec['methodSettings'] {
+function startingSettings(
+  method: SynthesisMethod,
+  name: string | undefined,
+  pipeline: 'rounds' | 'two-stage',
+): JobSpec['methodSettings'] {
   if (name === 'paper') return {};
-  if (name === 'recommended') return { ...method.recommended } as JobSpec['methodSettings'];
+  if (name === 'recommended') return startingMethodSettings(method, pipeline);
   throw new UserError(
     'USAGE',
     `--settings must be recommended or paper, got "${name}"`,

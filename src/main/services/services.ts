@@ -27,6 +27,7 @@ import {
   RECOMMENDED_EPOCHS,
   RECOMMENDED_METHOD_SETTINGS,
   RECOMMENDED_ROUNDS,
+  startingMethodSettings,
 } from '../../shared/recommended.js';
 import { resolveSettings, type SettingFields } from '../../shared/settings.js';
 import type { FromTaskWorker, Task } from '../../shared/task-protocol.js';
@@ -71,15 +72,15 @@ export interface ServiceDeps {
 export const DEFAULT_SETUP: ProjectSetup = {
   student: 'lenet5-half',
   method: 'soft-target',
-  methodSettings: {
-    iterations: RECOMMENDED_ROUNDS.iterations,
-    ...RECOMMENDED_METHOD_SETTINGS['soft-target'],
-  },
+  methodSettings: startingMethodSettings(
+    { name: 'soft-target', recommended: RECOMMENDED_METHOD_SETTINGS['soft-target'] ?? {} },
+    'rounds',
+  ),
   samples: 4000,
   distill: {
     epochs: RECOMMENDED_EPOCHS,
     batchSize: RECOMMENDED_ROUNDS.batchSize,
-    learningRate: 0.001,
+    learningRate: RECOMMENDED_ROUNDS.learningRate,
     temperature: 20,
     ...RECOMMENDED_DISTILL,
   },
