@@ -13,11 +13,12 @@ $(NODE_MODULES_STAMP): package.json package-lock.json
 
 install: $(NODE_MODULES_STAMP)
 
-# The main job: distill the built-in MNIST teacher into lenet5-half without
-# data, evaluate on the held-out real digits, write runs/demo/report.html.
+# The main job: distill the built-in MNIST teacher into lenet5-half without data, in rounds for a
+# 5-minute budget, printing the student's accuracy on the held-out real digits after every round;
+# writes runs/demo/report.html. Run again on the same folder, it resumes (or redoes nothing).
 demo: install
 	$(CLI) distill --teacher builtin:mnist-lenet5 --student lenet5-half --method soft-target \
-		--samples 4000 --set iterations=150 --epochs 120 --test-data mnist-digits --run runs/demo
+		--budget 5m --test-data mnist-digits --run runs/demo
 
 # Debian packages the tests use: Chromium drives the end-to-end tests (Playwright) and PDF
 # export in browser mode; dataset-fashion-mnist is the real Fashion-MNIST split some data
@@ -62,6 +63,7 @@ bench: install
 	node --import tsx bench/more-epochs.ts --run runs/bench/mnist-soft-target-4000x150x40-recommended --epochs 120 --out runs/bench/mnist-e120
 	node --import tsx bench/more-epochs.ts --run runs/bench/fashion-soft-target-12000x200x40-recommended --epochs 120 --out runs/bench/fashion-e120
 	bash bench/trials.sh all
+	bash bench/budget-queue.sh bench/budget-queue.txt
 
 clean:
 	rm -rf out runs .tmp
