@@ -69,3 +69,30 @@ export function jitterer(space: InputSpace, jitter: number, seed: number): (x: t
     });
   };
 }
+
+/**
+ * DeepInversion's feature-statistics prior (Yin et al., CVPR 2020): for each
+ * BatchNormalization layer, the L2 distances between the per-channel mean and
+ * variance of its input over the synthesized batch and the running mean and
+ * variance it recorded on the real data, summed over layers.
+ */
+export function batchNormPrior(
+  inputs: readonly tf.Tensor[],
+  stats: readonly { mean: tf.Tensor1D; variance: tf.Tensor1D }[],
+): tf.Scalar {
+  return tf.tidy(() => {
+    let total: tf.Scalar = tf.scalar(0);
+    inputs.forEach((input, l) => {
+      const reference = stats[l];
+      if (!reference) return;
+      const axes = Array.from({ length: input.rank - 1 }, (_, i) => i);
+      const { mean, variance } = tf.moments(input, axes);
+      const gap = tf.add(
+        tf.norm(tf.sub(mean, reference.mean)),
+        tf.norm(tf.sub(variance, reference.variance)),
+      ) as tf.Scalar;
+      total = tf.add(total, gap) as tf.Scalar;
+    });
+    return total;
+  });
+}

@@ -5,7 +5,7 @@ import { SHARED_FIELDS } from './fields.js';
 import { initialInputs, type InitKind } from './init.js';
 import { klToTargets } from './losses.js';
 import type { SynthesisMethod, Synthesizer } from './method.js';
-import { imagePrior, jitterer } from './priors.js';
+import { batchNormPrior, imagePrior, jitterer } from './priors.js';
 import type { InputLoss } from './optimize-inputs.js';
 import { runBatches } from './run-batches.js';
 import type { Classifier } from '../eval/evaluate.js';
@@ -46,6 +46,15 @@ const FIELDS = {
     description:
       'Temperature of the soft targets softmax(head(z)/T); 1 keeps them informative (see METHOD.md).',
   },
+  bn: {
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 1000,
+    advanced: true,
+    description:
+      "Weight of the BatchNorm statistics prior (DeepInversion): each BatchNorm layer's batch mean and variance on the images pulled toward what it recorded on the real data; only for teachers with BatchNorm layers, 0 = off.",
+  },
   scaleKl: {
     kind: 'boolean',
     default: true,
@@ -80,6 +89,7 @@ function create(classifier: Classifier, settings: Settings): Synthesizer {
   const teacher = splitTeacher(classifier, settings.layer || undefined);
   const tau = settings.temperature;
   const klWeight = settings.scaleKl ? tau * tau : 1;
+  const useNorms = settings.bn > 0 && teacher.normStats.length > 0;
   const runner = {
     space: teacher.space,
     logits: (x: tf.Tensor4D) => teacher.featuresAndLogits(x)[1],
@@ -104,15 +114,26 @@ function create(classifier: Classifier, settings: Settings): Synthesizer {
           targets,
           loss: (x): InputLoss => {
             const input = jitter(x);
-            const [h, logits] = teacher.featuresAndLogits(input);
+            const { h, logits, normInputs } = teacher.featuresLogitsAndNormInputs(input);
+            // Used inputs stay for the gradient (the optimizer's scope frees them); others go now.
+            const norms = useNorms ? batchNormPrior(normInputs, teacher.normStats) : undefined;
+            if (!norms) tf.dispose(normInputs);
             const kl = tf.mul(klToTargets(targets, logits, tau), klWeight) as tf.Scalar;
             const activation = tf.mean(tf.abs(h)) as tf.Scalar;
             const total = tf.sub(kl, tf.mul(activation, settings.lambdaA)) as tf.Scalar;
             const prior = imagePrior(x, settings);
             const seen = { input, logits };
-            return prior
-              ? { total: tf.add(total, prior) as tf.Scalar, parts: { kl, activation, prior }, seen }
-              : { total, parts: { kl, activation }, seen };
+            const parts: Record<string, tf.Scalar> = { kl, activation };
+            let all = total;
+            if (prior) {
+              parts.prior = prior;
+              all = tf.add(all, prior) as tf.Scalar;
+            }
+            if (norms) {
+              parts.normStats = norms;
+              all = tf.add(all, tf.mul(norms, settings.bn)) as tf.Scalar;
+            }
+            return { total: all, parts, seen };
           },
         };
       }),

@@ -19,6 +19,13 @@ const HEAD_LAYER_CLASSES = new Set([
   'AlphaDropout',
 ]);
 
+/** What a BatchNormalization layer remembers of the real data: per-channel running mean and variance. */
+export interface NormStats {
+  layer: string;
+  mean: tf.Tensor1D;
+  variance: tf.Tensor1D;
+}
+
 /** The teacher as synthesis needs it: split at an intermediate feature vector. */
 export interface TeacherNet {
   /** The logits classifier (owned by the caller). */
@@ -34,6 +41,14 @@ export interface TeacherNet {
   splitCandidates: string[];
   /** Runs input -> [h, logits] in one pass (for the activation loss and the KL together). */
   featuresAndLogits(x: tf.Tensor4D): [tf.Tensor2D, tf.Tensor2D];
+  /** The same pass, also returning the input of every BatchNormalization layer (in normStats' order). */
+  featuresLogitsAndNormInputs(x: tf.Tensor4D): {
+    h: tf.Tensor2D;
+    logits: tf.Tensor2D;
+    normInputs: tf.Tensor[];
+  };
+  /** Running mean and variance of each BatchNormalization layer (empty without any): the real data's statistics. */
+  normStats: NormStats[];
   /** Runs the head: h -> logits. */
   head(h: tf.Tensor2D): tf.Tensor2D;
   /** Kernel (d x K') of the first head layer: the weights the feature model is built from. */
@@ -104,17 +119,35 @@ export function splitTeacher(
     );
   }
   const featureSize = featureTensor.shape[1] ?? 0;
+  const norms = batchNormLayers(model);
   const both = tfl.model({
     inputs: model.inputs,
-    outputs: [featureTensor, model.outputs[0] as tfl.SymbolicTensor],
+    outputs: [
+      featureTensor,
+      model.outputs[0] as tfl.SymbolicTensor,
+      ...norms.map((n) => n.layer.input as tfl.SymbolicTensor),
+    ],
   });
+  const run = (x: tf.Tensor4D): tf.Tensor[] => {
+    const out = both.apply(x, { training: false }) as tf.Tensor | tf.Tensor[];
+    return Array.isArray(out) ? out : [out];
+  };
   const kernelOf = (layer: Layer): tf.Tensor2D => layer.getWeights()[0] as tf.Tensor2D;
   return {
     ...classifier,
     splitLayer: split.name,
     featureSize,
     splitCandidates: candidates,
-    featuresAndLogits: (x) => both.apply(x, { training: false }) as [tf.Tensor2D, tf.Tensor2D],
+    featuresAndLogits: (x) => {
+      const [h, logits, ...normInputs] = run(x);
+      tf.dispose(normInputs);
+      return [h as tf.Tensor2D, logits as tf.Tensor2D];
+    },
+    featuresLogitsAndNormInputs: (x) => {
+      const [h, logits, ...normInputs] = run(x);
+      return { h: h as tf.Tensor2D, logits: logits as tf.Tensor2D, normInputs };
+    },
+    normStats: norms.map((n) => n.stats),
     head: (h) =>
       tf.tidy(
         () => headLayers.reduce<tf.Tensor>((t, layer) => layer.apply(t) as tf.Tensor, h) as tf.Tensor2D,
@@ -123,4 +156,23 @@ export function splitTeacher(
     logitsKernel: () => kernelOf(logitsLayer),
     space: inputSpace(classifier),
   };
+}
+
+/**
+ * The teacher's BatchNormalization layers (channels last, one input each)
+ * with their running statistics, read from the layer's own variables.
+ */
+function batchNormLayers(model: tfl.LayersModel): { layer: Layer; stats: NormStats }[] {
+  const found: { layer: Layer; stats: NormStats }[] = [];
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'BatchNormalization' || layer.inboundNodes.length !== 1) continue;
+    const axis = (layer.getConfig() as { axis?: number | number[] }).axis;
+    const input = layer.input;
+    if (Array.isArray(input) || (axis !== -1 && axis !== input.shape.length - 1)) continue;
+    // Its non-trainable weights are the running mean and variance, in that order (their
+    // names carry a suffix when several models share layer names).
+    const [mean, variance] = layer.nonTrainableWeights.map((w) => w.read() as tf.Tensor1D);
+    if (mean && variance) found.push({ layer, stats: { layer: layer.name, mean, variance } });
+  }
+  return found;
 }
