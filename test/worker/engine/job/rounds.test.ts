@@ -62,6 +62,15 @@ function spec(
   };
 }
 
+/** The recorded shards of a run's transfer set, in index order. */
+function shards(dir: string): { index: number; sha256: string; metrics: Record<string, number> }[] {
+  return (
+    JSON.parse(readFileSync(path.join(work, dir, 'transfer', 'manifest.json'), 'utf8')) as {
+      shards: { index: number; sha256: string; metrics: Record<string, number> }[];
+    }
+  ).shards.sort((a, b) => a.index - b.index);
+}
+
 describe('the round pipeline', () => {
   it('grows the set every round, trains the student between rounds and measures it after each', async () => {
     const events: JobEvent[] = [];
@@ -85,12 +94,7 @@ describe('the round pipeline', () => {
       .map((e) => (e.type === 'round' ? 'round' : 'shard'));
     expect(order).toEqual(['shard', 'round', 'shard', 'round', 'shard', 'round']);
     // From round 2 synthesis also rewards disagreement with the current student.
-    const manifest = JSON.parse(
-      readFileSync(path.join(work, 'grow', 'transfer', 'manifest.json'), 'utf8'),
-    ) as {
-      shards: { index: number; metrics: Record<string, number> }[];
-    };
-    const byIndex = manifest.shards.sort((a, b) => a.index - b.index);
+    const byIndex = shards('grow');
     expect(byIndex).toHaveLength(3);
     expect(byIndex[0]!.metrics.disagreement).toBeUndefined();
     expect(byIndex[1]!.metrics.disagreement).toBeGreaterThan(0);
@@ -120,12 +124,6 @@ describe('the round pipeline', () => {
       emit: () => undefined,
       shardRunner: (ctx) => new WorkerPool(ctx, 'wasm'),
     });
-    const shards = (dir: string) =>
-      (
-        JSON.parse(readFileSync(path.join(work, dir, 'transfer', 'manifest.json'), 'utf8')) as {
-          shards: { index: number; sha256: string; metrics: Record<string, number> }[];
-        }
-      ).shards.sort((a, b) => a.index - b.index);
     expect(shards('one-process').map((s) => s.index)).toEqual([0, 1, 2, 3]);
     expect(shards('two-processes').map((s) => s.sha256)).toEqual(shards('one-process').map((s) => s.sha256));
     // Round 2's shards were pushed away from the student of round 1 in the workers too.
@@ -140,12 +138,6 @@ describe('the round pipeline', () => {
       emit: () => undefined,
       shardRunner: (ctx) => new WorkerPool(ctx, 'wasm'),
     });
-    const shards = (dir: string) =>
-      (
-        JSON.parse(readFileSync(path.join(work, dir, 'transfer', 'manifest.json'), 'utf8')) as {
-          shards: { index: number; sha256: string; metrics: Record<string, number> }[];
-        }
-      ).shards.sort((a, b) => a.index - b.index);
     expect(shards('pipelined-one').map((s) => s.index)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(shards('pipelined-two').map((s) => s.sha256)).toEqual(
       shards('pipelined-one').map((s) => s.sha256),
