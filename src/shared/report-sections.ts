@@ -166,8 +166,12 @@ export function transferSetSection(result: JobResult, gridPngBase64: string | un
     ['Images synthesized', formatInteger(t.count)],
     ['Mean confidence of the teacher (top-1 probability)', formatPercent(t.meanTop1)],
     ['Most frequent class', dominant],
-    ['Synthesis time', escapeHtml(formatSeconds(t.synthesisSeconds))],
-    ['Speed', `${formatNumber(t.samplesPerSecond, 1)} images/s`],
+    // In rounds, synthesis runs beside training: its time is summed over the shards made.
+    [
+      result.rounds ? 'Synthesis time (summed over shards, beside training)' : 'Synthesis time',
+      escapeHtml(formatSeconds(t.synthesisSeconds)),
+    ],
+    ['Speed', `${formatNumber(t.samplesPerSecond, 1)} images/s${result.rounds ? ' over the whole run' : ''}`],
   ]);
   const metrics = Object.entries(t.metrics);
   const metricTable =

@@ -91,6 +91,12 @@ describe('services: projects', () => {
       setup: { method: 'zskd', samples: 500 },
     });
     expect([ok.method, ok.samples]).toEqual(['zskd', 500]);
+    // A new method without settings of its own starts from its recommended ones (soft-target's
+    // BatchNorm weight does not exist in zskd).
+    expect(ok.methodSettings).toEqual({
+      ...RECOMMENDED_METHOD_SETTINGS['zskd'],
+      ...RECOMMENDED_ROUND_METHOD_SETTINGS['zskd'],
+    });
     // Nothing already saved was lost by the refused updates.
     expect((await call(services, 'projects.get', { projectId: p.id })).student).toBe('lenet5-half');
   });

@@ -264,7 +264,9 @@ export const distillCommand: Command = {
               .join(', ')}`,
           ]
         : []),
-      `transfer set: ${result.transferSet.count} images by ${result.spec.method} in ${formatDuration(result.transferSet.synthesisSeconds)} (${result.transferSet.samplesPerSecond.toFixed(1)} img/s), mean teacher confidence ${pct(result.transferSet.meanTop1)}`,
+      r
+        ? `transfer set: ${result.transferSet.count} images by ${result.spec.method}, ${result.transferSet.samplesPerSecond.toFixed(1)} img/s over the run (${formatDuration(result.transferSet.synthesisSeconds)} of synthesis in workers), mean teacher confidence ${pct(result.transferSet.meanTop1)}`
+        : `transfer set: ${result.transferSet.count} images by ${result.spec.method} in ${formatDuration(result.transferSet.synthesisSeconds)} (${result.transferSet.samplesPerSecond.toFixed(1)} img/s), mean teacher confidence ${pct(result.transferSet.meanTop1)}`,
       `${r ? 'student training' : 'distillation'}: ${result.distillation.lossPerEpoch.length} ${r ? 'rounds' : 'epochs'} in ${formatDuration(result.distillation.seconds)}${result.distillation.resumedFromEpoch ? ` (resumed after epoch ${result.distillation.resumedFromEpoch})` : ''}`,
       ...(ev
         ? [

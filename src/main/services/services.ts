@@ -225,6 +225,21 @@ export class Services {
     'projects.update': async ({ projectId, setup }) => {
       const project = this.project(projectId);
       const merged = ProjectSetupSchema.parse({ ...pickSetup(project), ...setup });
+      // Settings belong to a method: another method without settings of its own starts from its
+      // recommended ones for the pipeline (the previous method's may not exist in it).
+      if (
+        setup.method !== undefined &&
+        setup.method !== project.method &&
+        setup.methodSettings === undefined
+      ) {
+        const catalog = await this.catalog(
+          project.teacher?.summary.inputShape ?? DEFAULT_SHAPE,
+          project.teacher?.summary.numClasses ?? 10,
+        );
+        const next = catalog.methods.find((m) => m.name === setup.method);
+        if (next)
+          merged.methodSettings = startingMethodSettings(next, merged.rounds ? 'rounds' : 'two-stage');
+      }
       await this.checkSetup(project, merged);
       return this.save({ ...project, ...merged });
     },
