@@ -64,6 +64,7 @@ bench: install
 	node --import tsx bench/more-epochs.ts --run runs/bench/fashion-soft-target-12000x200x40-recommended --epochs 120 --out runs/bench/fashion-e120
 	bash bench/trials.sh all
 	bash bench/budget-queue.sh bench/budget-queue.txt
+	PARALLEL=1 bash bench/budget-queue.sh bench/budget-queue-whole.txt
 
 clean:
 	rm -rf out runs .tmp
