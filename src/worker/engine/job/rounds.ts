@@ -91,7 +91,6 @@ export interface RoundsResult {
   resumedFromRound: number;
   /** Wall time over all sessions of the job. */
   seconds: number;
-  synthesisSeconds: number;
   trainingSeconds: number;
   stoppedEarly: boolean;
   curve: RoundPoint[];
@@ -141,7 +140,6 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
     }
     const started = performance.now();
     const elapsed = (): number => earlierSeconds + (performance.now() - started) / 1000;
-    let synthesisSeconds = 0;
     let trainingSeconds = 0;
     let stoppedEarly = false;
     // Round r's images are made with the student after round r - lag: lag 1 waits for the
@@ -202,7 +200,6 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
         // 1. This round's images (those an earlier run made before it stopped are on disk).
         const shards = roundShards(store, round, options.shardsPerRound);
         if (shards.length === 0) break;
-        const synthesisStarted = performance.now();
         try {
           await makeRound(round);
         } catch (error) {
@@ -213,7 +210,6 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
           throw error;
         }
         pool.add(await store.readShards(shards));
-        synthesisSeconds += (performance.now() - synthesisStarted) / 1000;
         // Pipelined: the next round's images are made while this one trains.
         const next = (): boolean =>
           lag === 2 &&
@@ -290,7 +286,6 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
       rounds: curve.length,
       resumedFromRound: done,
       seconds: elapsed(),
-      synthesisSeconds,
       trainingSeconds,
       stoppedEarly,
       curve,
