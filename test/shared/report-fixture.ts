@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { JobResultSchema, type JobResult, type RoundPoint } from '../../src/shared/job.js';
 
 /** Test images per class, as in the MNIST test set. */
@@ -194,4 +195,16 @@ export function makeResult(
     warnings: options.warnings ?? [],
   };
   return JobResultSchema.parse(result);
+}
+
+/** The HTML of the section with this id, up to its closing tag (sections are not nested). */
+export function section(html: string, id: string): string {
+  const start = html.indexOf(`<section id="${id}"`);
+  expect(start, `section ${id}`).toBeGreaterThanOrEqual(0);
+  return html.slice(start, html.indexOf('</section>', start));
+}
+
+/** How many times `needle` occurs in `text`. */
+export function count(text: string, needle: string): number {
+  return text.split(needle).length - 1;
 }

@@ -13,18 +13,7 @@ import {
 } from '../../src/shared/report-format.js';
 import { escapeHtml, REPORT_CSP, renderReportHtml, summarySentence } from '../../src/shared/report-html.js';
 import { niceTicks } from '../../src/shared/report-svg.js';
-import { CLASS_COUNTS, makeResult } from './report-fixture.js';
-
-/** The HTML of the element with this id, up to its closing tag (sections are not nested). */
-function section(html: string, id: string): string {
-  const start = html.indexOf(`<section id="${id}"`);
-  expect(start, `section ${id}`).toBeGreaterThanOrEqual(0);
-  return html.slice(start, html.indexOf('</section>', start));
-}
-
-function count(text: string, needle: string): number {
-  return text.split(needle).length - 1;
-}
+import { CLASS_COUNTS, count, makeResult, section } from './report-fixture.js';
 
 /** The numbers in a confusion table's cells, row by row, without the totals column. */
 function confusionCells(html: string, model: string): number[][] {

@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderReportHtml } from '../../src/shared/report-html.js';
-import { makeResult, ROUND_CURVE } from './report-fixture.js';
-
-/** The HTML of the section with this id, up to its closing tag (sections are not nested). */
-function section(html: string, id: string): string {
-  const start = html.indexOf(`<section id="${id}"`);
-  expect(start, `section ${id}`).toBeGreaterThanOrEqual(0);
-  return html.slice(start, html.indexOf('</section>', start));
-}
-
-function count(text: string, needle: string): number {
-  return text.split(needle).length - 1;
-}
+import { count, makeResult, ROUND_CURVE, section } from './report-fixture.js';
 
 /** The row of a settings table with this label, as rendered. */
 function row(html: string, label: string): string {
