@@ -1,6 +1,7 @@
 import { UserError } from '../errors.js';
 import { tf, tfl } from '../tf.js';
 import type { WeightSpec } from './io-validate.js';
+import { layersUsing } from './topology.js';
 
 /**
  * The tfjs side of loading and saving: building layers from a topology,
@@ -39,15 +40,8 @@ export async function buildFromTopology(modelTopology: object, file: string): Pr
       if (!before.has(name)) variable.dispose();
     }
     const message = error instanceof Error ? error.message : String(error);
-    const unknown = /Unknown layer: ([\w.]+)/.exec(message);
-    if (unknown) {
-      throw new UserError(
-        'MODEL_LAYER_UNSUPPORTED',
-        `${file} uses the layer type "${unknown[1] ?? '?'}", which TensorFlow.js does not provide (custom and Lambda layers cannot be loaded)`,
-        'Rebuild the model from built-in Keras layers only and export it again',
-        { cause: error },
-      );
-    }
+    const unknown = unknownClass(message, modelTopology, file);
+    if (unknown) throw new UserError(unknown.code, unknown.message, unknown.fix, { cause: error });
     throw new UserError(
       'MODEL_TOPOLOGY_INVALID',
       `${file} describes a model TensorFlow.js cannot build: ${message}`,
@@ -55,6 +49,37 @@ export async function buildFromTopology(modelTopology: object, file: string): Pr
       { cause: error },
     );
   }
+}
+
+/**
+ * For tfjs's "Unknown layer: X. This may be due to ..." (or initializer,
+ * activation, ...), the words to say instead: which class, used by which
+ * layer, and what to do about it. Undefined for any other error.
+ */
+function unknownClass(
+  message: string,
+  modelTopology: object,
+  file: string,
+): { code: string; message: string; fix: string } | undefined {
+  // Matched up to tfjs's own ". This may be due": class names may hold dots or '>' (Keras 'package>Name').
+  const match = /Unknown ([a-z]+): (.+?)\. This may be due/.exec(message);
+  const [, kind, className] = match ?? [];
+  if (!kind || !className) return undefined;
+  const users = layersUsing(modelTopology, className);
+  const named = users.length > 0 ? users.map((name) => `"${name}"`).join(', ') : 'a layer';
+  const plural = users.length > 1 ? 's' : '';
+  if (kind === 'layer') {
+    return {
+      code: 'MODEL_LAYER_UNSUPPORTED',
+      message: `${file}: layer${plural} ${named} ${plural ? 'are' : 'is'} of class "${className}", which TensorFlow.js does not provide (Lambda and custom layers hold Python code, which cannot run here)`,
+      fix: `Rebuild the model with built-in Keras layers in place of ${named} (e.g. Rescaling for a Lambda that scales pixels, Add or Concatenate for one that combines tensors), then export it again; TensorFlow.js reads the standard Keras layers (Dense, Conv2D, DepthwiseConv2D, SeparableConv2D, BatchNormalization, pooling, Activation, Add, Concatenate, Flatten, Reshape, Dropout, ...)`,
+    };
+  }
+  return {
+    code: 'MODEL_LAYER_UNSUPPORTED',
+    message: `${file}: layer${plural} ${named} use${plural ? '' : 's'} the ${kind} "${className}", which TensorFlow.js does not provide (custom ${kind}s hold Python code, which cannot run here)`,
+    fix: `Rebuild the model with a built-in Keras ${kind} in ${named} in place of "${className}", then export it again`,
+  };
 }
 
 /**

@@ -414,14 +414,37 @@ describe('loadModel refuses bad folders with a UserError and a fix', () => {
     await expectUserError(() => loadModel(folder), 'MODEL_WEIGHTS_MISMATCH');
   });
 
-  it('a layer type tfjs does not know (custom layer)', async () => {
+  it('a layer class tfjs does not know (Lambda), naming the class and the layer', async () => {
     const { folder } = await savedFolder();
+    let layerName = '';
     await editModelJson(folder, (json) => {
-      const topology = json['modelTopology'] as { config: { layers: { class_name: string }[] } };
-      topology.config.layers[1]!.class_name = 'MyCustomLayer';
+      const topology = json['modelTopology'] as {
+        config: { layers: { class_name: string; config: { name: string } }[] };
+      };
+      topology.config.layers[1]!.class_name = 'Lambda';
+      layerName = topology.config.layers[1]!.config.name;
     });
     const error = await expectUserError(() => loadModel(folder), 'MODEL_LAYER_UNSUPPORTED');
-    expect(error.message).toContain('MyCustomLayer');
+    // tfjs's own text ("Unknown layer: Lambda. This may be ...") once leaked a stray period: "Lambda.".
+    expect(error.message).toContain('class "Lambda",');
+    expect(error.message).toContain(`"${layerName}"`);
+    expect(error.fix).toContain(`"${layerName}"`);
+    expect(error.fix).toMatch(/built-in Keras layers/);
+  });
+
+  it('an initializer class tfjs does not know, naming the layer that uses it', async () => {
+    const { folder } = await savedFolder();
+    let layerName = '';
+    await editModelJson(folder, (json) => {
+      const topology = json['modelTopology'] as {
+        config: { layers: { config: { name: string; kernel_initializer: unknown } }[] };
+      };
+      const conv = topology.config.layers[0]!.config;
+      conv.kernel_initializer = { class_name: 'Custom>MyInit', config: {} };
+      layerName = conv.name;
+    });
+    const error = await expectUserError(() => loadModel(folder), 'MODEL_LAYER_UNSUPPORTED');
+    expect(error.message).toContain(`"${layerName}" uses the initializer "Custom>MyInit",`);
   });
 
   it('an invalid Distill Studio card', async () => {
