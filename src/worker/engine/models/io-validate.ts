@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ModelCardSchema, type ModelCard } from '../../../shared/model-card.js';
 import { UserError } from '../errors.js';
 import type { tf } from '../tf.js';
+import { checkTopology } from './topology.js';
 
 /**
  * Checks on the text of a model.json, before any tfjs code sees it: the
@@ -102,6 +103,7 @@ export function parseModelJson(text: string, file: string): ParsedModelJson {
       EXPORT_FIX,
     );
   }
+  checkTopology(topology, file);
   if (json['weightsManifest'] === undefined) {
     throw new UserError(
       'MODEL_MANIFEST_INVALID',

@@ -40,11 +40,15 @@ export async function buildFromTopology(modelTopology: object, file: string): Pr
       if (!before.has(name)) variable.dispose();
     }
     const message = error instanceof Error ? error.message : String(error);
+    // tfjs's failed assertions carry no message ("cannot build: ." said nothing).
+    const reason =
+      message.trim() ||
+      `TensorFlow.js failed (${error instanceof Error ? error.constructor.name : typeof error}) without saying why`;
     const unknown = unknownClass(message, modelTopology, file);
     if (unknown) throw new UserError(unknown.code, unknown.message, unknown.fix, { cause: error });
     throw new UserError(
       'MODEL_TOPOLOGY_INVALID',
-      `${file} describes a model TensorFlow.js cannot build: ${message}`,
+      `${file} describes a model TensorFlow.js cannot build: ${reason}`,
       'Export the model from tf.keras (Keras 2) with tensorflowjs_converter --input_format keras; for a Keras 3 model, set TF_USE_LEGACY_KERAS=1 (with the tf_keras package) before saving it',
       { cause: error },
     );
