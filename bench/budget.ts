@@ -15,7 +15,10 @@
  * noise-recommended, and the first measurements' rounds, rounds-js0 (no
  * disagreement term), zskd-rounds, noise-rounds; --disagreement W,
  * --round-steps N, --round-images N, --lr RATE and --temperature TAU (the
- * student's) and --set NAME=VALUE change single
+ * student's), --shift stored|relabel (random shifts of the student's images,
+ * labelled by the stored answer or by the teacher), --mixup F, --fade F
+ * (fractions of each batch blended or faded, labelled by the teacher) and
+ * --set NAME=VALUE change single
  * settings (named in the run's key). --workers 2 runs synthesis in two
  * worker processes, as `distill` does on this machine, and --pipelined
  * lets them make the next round while the student trains (run it alone).
@@ -45,6 +48,9 @@ const { values } = parseArgs({
     lr: { type: 'string' },
     pipelined: { type: 'boolean', default: false },
     temperature: { type: 'string' },
+    shift: { type: 'string' },
+    mixup: { type: 'string' },
+    fade: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
     gather: { type: 'boolean', default: false },
   },
@@ -145,6 +151,9 @@ async function runOne(): Promise<void> {
   const roundSteps = Number(values['round-steps'] ?? config.studentSteps);
   const roundImages = Number(values['round-images'] ?? RECOMMENDED_ROUNDS.imagesPerRound);
   const workers = Number(values.workers);
+  if (values.shift !== undefined && !['stored', 'relabel'].includes(values.shift)) {
+    throw new Error('--shift must be stored or relabel');
+  }
   const settingsName = [
     configName,
     ...(values.disagreement !== undefined ? [`js${disagreement}`] : []),
@@ -154,6 +163,9 @@ async function runOne(): Promise<void> {
     ...(values.pipelined ? ['pipelined'] : []),
     ...(values.lr !== undefined ? [`lr${values.lr}`] : []),
     ...(values.temperature !== undefined ? [`tau${values.temperature}`] : []),
+    ...(values.shift !== undefined ? [`shift-${values.shift}`] : []),
+    ...(values.mixup !== undefined ? [`mixup${values.mixup}`] : []),
+    ...(values.fade !== undefined ? [`fade${values.fade}`] : []),
     ...Object.entries(sets).map(([k, v]) => `${k}=${v}`),
   ].join(',');
   const key = `${datasetName}-${settingsName}-${budgetSeconds}s-seed${seed}`;
@@ -178,10 +190,10 @@ async function runOne(): Promise<void> {
       batchSize: RECOMMENDED_ROUNDS.batchSize,
       learningRate: Number(values.lr ?? config.learningRate),
       temperature: Number(values.temperature ?? 20),
-      augment: false,
-      relabel: false,
-      mixup: 0,
-      fade: 0,
+      augment: values.shift !== undefined,
+      relabel: values.shift === 'relabel',
+      mixup: Number(values.mixup ?? 0),
+      fade: Number(values.fade ?? 0),
     },
     testData: dataset!.data,
     seed,

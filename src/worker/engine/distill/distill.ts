@@ -8,14 +8,9 @@ import { Rng } from '../util/rng.js';
 import type { InputSpace } from '../synthesis/init.js';
 import { distillationLoss } from '../synthesis/losses.js';
 import { restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { blendBatch, fadeBatch, gatherBatch, shiftedBatch } from './shift.js';
+import { needsTeacher, studentBatch, type TransferData } from './student-batch.js';
 
-/** The transfer set in memory: inputs (normalised NHWC) and the teacher's logits. */
-export interface TransferData {
-  count: number;
-  inputs: Float32Array;
-  logits: Float32Array;
-}
+export type { TransferData } from './student-batch.js';
 
 /** Progress of distillation, about ten times a second at most. */
 export interface DistillProgress {
@@ -60,8 +55,6 @@ export interface DistillResult {
   metricPerEpoch: (number | null)[];
 }
 
-const MAX_SHIFT = 2;
-
 /**
  * Trains the student on the transfer set with the distillation loss only,
  * tau^2 KL(softmax(t/tau) || softmax(s/tau)), Adam with cosine decay. Each
@@ -75,14 +68,11 @@ export async function distill(
   options: DistillOptions,
 ): Promise<DistillResult> {
   const { settings, space, numClasses } = options;
-  const [h, w, c] = space.inputShape;
-  const size = h * w * c;
   const stepsPerEpoch = Math.ceil(data.count / settings.batchSize);
   const totalSteps = stepsPerEpoch * settings.epochs;
-  if ((settings.relabel || settings.mixup > 0 || settings.fade > 0) && !options.teacher) {
+  if (needsTeacher(settings) && !options.teacher) {
     throw new Error('distill: relabel, mixup and fade need the teacher (options.teacher)');
   }
-  const teacherAsks = (changed: number): boolean => changed > 0 || (settings.relabel && settings.augment);
   const optimizer = new ScheduledAdam(settings.learningRate);
   const variables = student.trainableWeights.map((v) => v.read() as tf.Variable);
   try {
@@ -102,16 +92,7 @@ export async function distill(
         const step = (epoch - 1) * stepsPerEpoch + b;
         optimizer.setLearningRate(cosineRate(settings.learningRate, step, totalSteps));
         const indices = order.subarray(b * settings.batchSize, (b + 1) * settings.batchSize);
-        const pixels = settings.augment
-          ? shiftedBatch(data.inputs, indices, space.inputShape, MAX_SHIFT, space.low, rng)
-          : gatherBatch(data.inputs, indices, size);
-        const changed =
-          blendBatch(pixels, indices.length, size, settings.mixup, rng) +
-          fadeBatch(pixels, indices.length, size, settings.fade, rng);
-        const x = tf.tensor4d(pixels, [indices.length, h, w, c]);
-        const t = teacherAsks(changed)
-          ? tf.tidy(() => (options.teacher as (x: tf.Tensor4D) => tf.Tensor2D)(x))
-          : tf.tensor2d(gatherBatch(data.logits, indices, numClasses), [indices.length, numClasses]);
+        const { x, t } = studentBatch(data, indices, settings, space, numClasses, rng, options.teacher);
         const loss = await optimizeStep(
           optimizer,
           variables,

@@ -224,6 +224,8 @@ export async function roundPipeline(
   const outcome = await runRounds(student, {
     rounds: plan,
     distill: spec.distill,
+    space: inputSpace(teacher),
+    teacher: (x) => teacher.model.apply(x, { training: false }) as tf.Tensor2D,
     seed: spec.seed,
     runner,
     store,

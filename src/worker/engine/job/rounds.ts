@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { DistillSettings, RoundPoint, RoundsSettings } from '../../../shared/job.js';
 import type { ModelCard } from '../../../shared/model-card.js';
 import { restoreCheckpoint, saveCheckpoint } from '../distill/checkpoint.js';
-import { gatherBatch } from '../distill/shift.js';
+import { needsTeacher, studentBatch } from '../distill/student-batch.js';
+import type { InputSpace } from '../synthesis/init.js';
 import { distillationLoss } from '../synthesis/losses.js';
 import type { SynthesisProgress } from '../synthesis/method.js';
 import { tf, type tfl } from '../tf.js';
@@ -59,8 +60,15 @@ export class ImagePool {
 
 export interface RoundsOptions {
   rounds: RoundsSettings;
-  /** Batch size, peak learning rate and temperature of the student's steps. */
-  distill: Pick<DistillSettings, 'batchSize' | 'learningRate' | 'temperature'>;
+  /** Batch size, peak learning rate, temperature and augmentation of the student's steps. */
+  distill: Pick<
+    DistillSettings,
+    'batchSize' | 'learningRate' | 'temperature' | 'augment' | 'relabel' | 'mixup' | 'fade'
+  >;
+  /** The input space of the images (shape, and the value of a black pixel for shifts). */
+  space: InputSpace;
+  /** The teacher's logits, for the augmented images that need its answer. */
+  teacher?: (x: tf.Tensor4D) => tf.Tensor2D;
   seed: number;
   /** Synthesizes a round's shards (in this process or in worker processes). */
   runner: ShardRunner;
@@ -113,6 +121,9 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
   const { rounds: plan, distill, store } = options;
   const [h, w, c] = store.manifest().inputShape;
   const k = store.manifest().numClasses;
+  if (needsTeacher(distill) && !options.teacher) {
+    throw new Error('runRounds: relabel, mixup and fade need the teacher (options.teacher)');
+  }
   const pool = new ImagePool(h * w * c, k);
   const optimizer = new ScheduledAdam(distill.learningRate);
   const variables = student.trainableWeights.map((v) => v.read() as tf.Variable);
@@ -231,8 +242,7 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
           const fraction = scheduleFraction(round, step, plan, startOfRound);
           optimizer.setLearningRate(cosineRate(distill.learningRate, fraction, 1, plan.learningRateFloor));
           const indices = Array.from({ length: distill.batchSize }, () => rng.int(data.count));
-          const x = tf.tensor4d(gatherBatch(data.inputs, indices, h * w * c), [indices.length, h, w, c]);
-          const t = tf.tensor2d(gatherBatch(data.logits, indices, k), [indices.length, k]);
+          const { x, t } = studentBatch(data, indices, distill, options.space, k, rng, options.teacher);
           const loss = await optimizeStep(
             optimizer,
             variables,

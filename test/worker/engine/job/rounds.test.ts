@@ -162,6 +162,20 @@ describe('the round pipeline', () => {
     expect(result.resolvedMethodSettings.iterations).toBe(6);
   });
 
+  it("augments the student's batches inside the loop, labelled by the teacher, without leaking tensors", async () => {
+    const plain = spec('plain-1', { maxRounds: 1, disagreement: 0 });
+    const augmented = spec('augmented-1', { maxRounds: 1, disagreement: 0 });
+    augmented.distill = { ...augmented.distill, augment: true, relabel: true, mixup: 0.5, fade: 0.25 };
+    const a = await runJob(plain, { emit: () => undefined });
+    const before = tf.memory().numTensors;
+    const b = await runJob(augmented, { emit: () => undefined });
+    expect(tf.memory().numTensors).toBe(before);
+    // The same images (same seed, no student yet): only the batches the student saw differ.
+    expect(shards('augmented-1').map((s) => s.sha256)).toEqual(shards('plain-1').map((s) => s.sha256));
+    expect(Number.isFinite(b.rounds!.curve[0]!.loss)).toBe(true);
+    expect(b.rounds!.curve[0]!.loss).not.toBe(a.rounds!.curve[0]!.loss);
+  });
+
   it('keeps its time budget to within one round', async () => {
     const budgetSeconds = 6;
     const started = performance.now();
