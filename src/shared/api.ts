@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ImageShapeSchema } from './limits.js';
 import type { ErrorInfo } from './errors.js';
 import { ErrorInfoSchema, JobEventSchema, JobResultSchema } from './job.js';
 import {
@@ -56,7 +57,7 @@ const SettingFieldSchema = z.discriminatedUnion('kind', [
 export const ArchitectureInfoSchema = z.object({
   name: z.string(),
   description: z.string(),
-  inputShape: z.tuple([z.number().int(), z.number().int(), z.number().int()]),
+  inputShape: ImageShapeSchema,
   parameters: z.number().int(),
   flopsPerImage: z.number(),
   /** float32 weights plus model.json, as saved. */
@@ -107,9 +108,7 @@ export const API = {
   /** Architectures measured for an input shape and class count (defaults: 32x32x1, 10). */
   'catalog.get': {
     params: z.object({
-      inputShape: z
-        .tuple([z.number().int().min(1), z.number().int().min(1), z.number().int().min(1)])
-        .optional(),
+      inputShape: ImageShapeSchema.optional(),
       numClasses: z.number().int().min(2).max(100_000).optional(),
     }),
     result: CatalogSchema,
@@ -164,14 +163,18 @@ export const API = {
   },
   /** The result of a finished run and its self-contained HTML report. */
   'runs.report': { params: RunRef, result: z.object({ result: JobResultSchema, html: z.string() }) },
-  /** Writes the report as HTML or PDF; without a destination, a save dialog (desktop) or the project's exports folder. */
+  /**
+   * Writes the report as HTML or PDF where the user picks in a save dialog
+   * (desktop), else as a new file in the project's exports folder. No caller
+   * names the destination: a page or a token holder cannot write elsewhere.
+   */
   'export.report': {
-    params: RunRef.extend({ format: z.enum(['html', 'pdf']), destination: z.string().min(1).optional() }),
+    params: RunRef.extend({ format: z.enum(['html', 'pdf']) }).strict(),
     result: ExportResultSchema,
   },
-  /** Copies the student model folder; without a destination, a folder dialog (desktop) or the exports folder. */
+  /** Copies the student model folder where the user picks (desktop), else to a new folder in the exports folder. */
   'export.student': {
-    params: RunRef.extend({ destination: z.string().min(1).optional() }),
+    params: RunRef.strict(),
     result: ExportResultSchema,
   },
   /** Native open dialog (desktop only; null when cancelled or in browser mode). */

@@ -1,9 +1,7 @@
 import { z } from 'zod';
+import { ImageShapeSchema } from './limits.js';
 
-const positiveInt = z.number().int().positive();
-
-/** Height, width, channels of one image. */
-export const ImageShapeSchema = z.tuple([positiveInt, positiveInt, positiveInt]);
+export { ImageShapeSchema } from './limits.js';
 
 /** How raw pixels become model inputs (see engine data/types.ts). */
 export const PreprocessingSchema = z.object({

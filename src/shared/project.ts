@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ImageShapeSchema } from './limits.js';
 import {
   DistillSettingsSchema,
   ErrorInfoSchema,
@@ -30,7 +31,7 @@ export const TeacherSummarySchema = z.object({
   /** Words shown to the user, e.g. "Built-in example: LeNet-5 on MNIST digits". */
   label: z.string(),
   architecture: z.string(),
-  inputShape: z.tuple([z.number().int(), z.number().int(), z.number().int()]),
+  inputShape: ImageShapeSchema,
   numClasses: z.number().int(),
   parameters: z.number().int(),
   flopsPerImage: z.number(),
@@ -52,9 +53,7 @@ export const TeacherChoiceSchema = z.discriminatedUnion('kind', [
     weights: z.string().min(1, 'Choose the weights file'),
     numClasses: z.number().int().min(2).max(100_000),
     /** Height, width, channels the weights were trained for; default: the preset's own. */
-    inputShape: z
-      .tuple([z.number().int().min(1), z.number().int().min(1), z.number().int().min(1)])
-      .optional(),
+    inputShape: ImageShapeSchema.optional(),
   }),
 ]);
 export type TeacherChoice = z.infer<typeof TeacherChoiceSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ImageShapeSchema } from './limits.js';
 import { CatalogSchema } from './api.js';
 import { ErrorInfoSchema, JobEventSchema, JobSpecSchema } from './job.js';
 import { TeacherChoiceSchema, TeacherSummarySchema } from './project.js';
@@ -10,12 +11,10 @@ import { TeacherChoiceSchema, TeacherSummarySchema } from './project.js';
  * so engine work never runs on the main process. Both sides parse with these.
  */
 
-const ShapeSchema = z.tuple([z.number().int().min(1), z.number().int().min(1), z.number().int().min(1)]);
-
 export const TaskSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('run-job'), spec: JobSpecSchema }),
   z.object({ type: z.literal('import-teacher'), choice: TeacherChoiceSchema, teacherDir: z.string().min(1) }),
-  z.object({ type: z.literal('catalog'), inputShape: ShapeSchema, numClasses: z.number().int().min(2) }),
+  z.object({ type: z.literal('catalog'), inputShape: ImageShapeSchema, numClasses: z.number().int().min(2) }),
 ]);
 export type Task = z.infer<typeof TaskSchema>;
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chromiumPdfPrinter } from '../../src/main/services/chromium-pdf.js';
 import { memoryStore } from '../../src/main/services/project-store.js';
+import { Services } from '../../src/main/services/services.js';
 import type { AppEvent } from '../../src/shared/api.js';
 import type { Project } from '../../src/shared/project.js';
 import { forkLauncher, type WorkerLauncher } from '../../src/worker/engine/job/launcher.js';
@@ -82,12 +83,49 @@ describe('runs', () => {
     }
     const model = await call(made.services, 'export.student', { projectId: project.id, runId: run.id });
     expect(existsSync(path.join(model.path!, 'model.json'))).toBe(true);
-    const occupied = await refused(made.services, 'export.student', {
+    // No caller names where an export goes: a destination is refused, and nothing is written there.
+    const outside = path.join(made.workspace, '..', `ds-outside-${project.id}.html`);
+    for (const method of ['export.report', 'export.student'] as const) {
+      const params = { projectId: project.id, runId: run.id, format: 'html', destination: outside };
+      const named = await refused(made.services, method, params as never);
+      expect(named.code).toBe('INPUT_INVALID');
+      expect(named.message).toMatch(/destination/);
+    }
+    expect(existsSync(outside)).toBe(false);
+
+    // Desktop: the user picks in a dialog; a non-empty folder is refused, a cancel writes nothing.
+    let picked: string | null = model.path!;
+    const desktop = new Services({
+      store: made.store,
+      workspace: made.workspace,
+      launch: forkLauncher,
+      taskEntry: 'unused',
+      shell: 'electron',
+      version: 'test',
+      dialogs: {
+        open: async () => null,
+        saveFile: async () => picked,
+        chooseFolder: async () => picked,
+      },
+    });
+    const occupied = await refused(desktop, 'export.student', { projectId: project.id, runId: run.id });
+    expect(occupied.code).toBe('EXPORT_TARGET_NOT_EMPTY');
+    picked = null;
+    const cancelled = await call(desktop, 'export.report', {
       projectId: project.id,
       runId: run.id,
-      destination: model.path!,
+      format: 'html',
     });
-    expect(occupied.code).toBe('EXPORT_TARGET_NOT_EMPTY');
+    expect(cancelled.path).toBeNull();
+    picked = path.join(made.workspace, 'chosen.html');
+    const chosen = await call(desktop, 'export.report', {
+      projectId: project.id,
+      runId: run.id,
+      format: 'html',
+    });
+    expect(chosen.path).toBe(picked);
+    expect(readFileSync(picked, 'utf8')).toBe(report.html);
+    desktop.shutdown();
   });
 
   it('marks a run whose worker dies as failed with a readable reason, and resumes it to the end', async () => {

@@ -319,7 +319,7 @@ export class Services {
       );
       return { result, html: await fs.readFile(path.join(runDir, 'report.html'), 'utf8') };
     },
-    'export.report': async ({ projectId, runId, format, destination }) => {
+    'export.report': async ({ projectId, runId, format }) => {
       const project = this.project(projectId);
       const run = this.finishedRun(projectId, runId);
       const html = path.join(run.spec.runDir, 'report.html');
@@ -331,29 +331,34 @@ export class Services {
           'Export the report as HTML and print it to PDF from your browser, or install Chromium',
         );
       }
-      const target = await this.exportTarget(project, run, destination, `report.${format}`, {
+      const target = await this.exportTarget(project, run, `report.${format}`, {
         name: format === 'pdf' ? 'PDF document' : 'Web page',
         extensions: [format],
       });
       if (!target) return { path: null };
-      if (pdf) await pdf.print(html, target);
-      else await fs.copyFile(html, target);
-      return { path: target };
+      if (pdf) await pdf.print(html, target.path);
+      // Into the exports folder: a new file, never over an existing one (a save dialog has asked).
+      else await fs.copyFile(html, target.path, target.chosen ? 0 : fs.constants.COPYFILE_EXCL);
+      return { path: target.path };
     },
-    'export.student': async ({ projectId, runId, destination }) => {
+    'export.student': async ({ projectId, runId }) => {
       const project = this.project(projectId);
       const run = this.finishedRun(projectId, runId);
-      const target = await this.exportTarget(project, run, destination, 'student', null);
+      const target = await this.exportTarget(project, run, 'student', null);
       if (!target) return { path: null };
-      if (existsSync(target) && (await fs.readdir(target)).length > 0) {
+      if (existsSync(target.path) && (await fs.readdir(target.path)).length > 0) {
         throw new ServiceError(
           'EXPORT_TARGET_NOT_EMPTY',
-          `The folder ${target} is not empty`,
+          `The folder ${target.path} is not empty`,
           'Choose a new or empty folder for the model',
         );
       }
-      await fs.cp(path.join(run.spec.runDir, 'student'), target, { recursive: true });
-      return { path: target };
+      await fs.cp(path.join(run.spec.runDir, 'student'), target.path, {
+        recursive: true,
+        errorOnExist: true,
+        force: false,
+      });
+      return { path: target.path };
     },
     'dialog.open': async ({ kind }) => ({
       path: this.deps.dialogs ? await this.deps.dialogs.open(kind) : null,
@@ -441,27 +446,32 @@ export class Services {
     }
   }
 
+  /**
+   * Where an export goes: the path the user picked in a save dialog
+   * (`chosen`; null if cancelled), or, without dialogs (browser mode), a new
+   * name in the project's exports folder. Callers never name it.
+   */
   private async exportTarget(
     project: Project,
     run: RunRecord,
-    destination: string | undefined,
     what: string,
     filter: { name: string; extensions: string[] } | null,
-  ): Promise<string | null> {
+  ): Promise<{ path: string; chosen: boolean } | null> {
     const number = project.runs.findIndex((r) => r.id === run.id) + 1;
     const base = `${project.name}-run-${number}-${what}`;
-    if (destination) return path.resolve(destination);
     if (this.deps.dialogs) {
       const suggested = path.join(
         this.workspace.exportsDir(project.id),
         base.replace(/[^a-zA-Z0-9._-]+/g, '-'),
       );
-      return filter
-        ? this.deps.dialogs.saveFile(suggested, filter)
-        : this.deps.dialogs.chooseFolder(suggested);
+      const picked = filter
+        ? await this.deps.dialogs.saveFile(suggested, filter)
+        : await this.deps.dialogs.chooseFolder(suggested);
+      return picked ? { path: picked, chosen: true } : null;
     }
     const extension = filter ? `.${filter.extensions[0]}` : '';
-    return this.workspace.freshExportPath(project.id, base.replace(/\.[a-z]+$/, ''), extension);
+    const fresh = await this.workspace.freshExportPath(project.id, base.replace(/\.[a-z]+$/, ''), extension);
+    return { path: fresh, chosen: false };
   }
 
   private project(projectId: string): Project {

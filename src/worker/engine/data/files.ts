@@ -2,6 +2,7 @@ import type { Dirent } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
+import { LIMITS, megabytes } from '../../../shared/limits.js';
 import { UserError } from '../errors.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -26,8 +27,11 @@ export async function pathKind(target: string): Promise<'file' | 'folder' | 'mis
  */
 export async function readDataFile(file: string, what: string): Promise<Buffer> {
   try {
+    const { size } = await fs.stat(file);
+    if (size > LIMITS.dataFileBytes) throw tooLarge(file, what, size);
     return await fs.readFile(file);
   } catch (error) {
+    if (error instanceof UserError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
       throw new UserError(
@@ -52,6 +56,14 @@ export async function readDataFile(file: string, what: string): Promise<Buffer> 
       { cause: error },
     );
   }
+}
+
+function tooLarge(file: string, what: string, size: number): UserError {
+  return new UserError(
+    'DATA_TOO_LARGE',
+    `The ${what} ${file} is ${megabytes(size)}; one data file may be at most ${megabytes(LIMITS.dataFileBytes)}`,
+    'Check that this is the right file; split a larger dataset into several files or an image folder',
+  );
 }
 
 /** Lists a folder's entries sorted by name, or throws a UserError naming it. */
@@ -91,11 +103,24 @@ export function isGzip(bytes: Uint8Array): boolean {
  * bytes, not by the ".gz" name, because datasets are often renamed or
  * decompressed in place by browsers and tools.
  */
-export async function gunzipIfNeeded(bytes: Buffer, file: string): Promise<Buffer> {
+export async function gunzipIfNeeded(
+  bytes: Buffer,
+  file: string,
+  maxBytes: number = LIMITS.dataFileBytes,
+): Promise<Buffer> {
   if (!isGzip(bytes)) return bytes;
   try {
-    return await gunzipAsync(bytes);
+    // Bounded: a small archive can unpack to gigabytes (a "zip bomb").
+    return await gunzipAsync(bytes, { maxOutputLength: maxBytes });
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new UserError(
+        'DATA_TOO_LARGE',
+        `${file} unpacks to more than ${megabytes(maxBytes)}, more than one data file of this app may hold`,
+        'Check that this is the right file; split a larger dataset into several files or an image folder',
+        { cause: error },
+      );
+    }
     throw new UserError(
       'DATA_DAMAGED',
       `${file} is gzip-compressed but damaged or truncated (${(error as Error).message})`,

@@ -1,5 +1,6 @@
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { LIMITS } from '../../../shared/limits.js';
 import { UserError } from '../errors.js';
 
 /** A decoded image: RGBA bytes plus the channels its file really has. */
@@ -46,6 +47,36 @@ export function jpegComponents(bytes: Uint8Array): number | undefined {
   return undefined;
 }
 
+/**
+ * Width and height from the file's header, without decoding it: a PNG's
+ * IHDR chunk, a JPEG's start-of-frame segment. Undefined if not found.
+ */
+export function imageSize(
+  bytes: Uint8Array,
+  format: 'png' | 'jpeg',
+): { width: number; height: number } | undefined {
+  const u16 = (i: number): number => ((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0);
+  const u32 = (i: number): number => u16(i) * 65_536 + u16(i + 2);
+  if (format === 'png') {
+    // Signature (8), chunk length (4), "IHDR" (4), then width and height.
+    const ihdr = bytes[12] === 0x49 && bytes[13] === 0x48 && bytes[14] === 0x44 && bytes[15] === 0x52;
+    return ihdr && bytes.length >= 24 ? { width: u32(16), height: u32(20) } : undefined;
+  }
+  let i = 2;
+  while (i + 9 < bytes.length) {
+    if (bytes[i] !== 0xff) return undefined;
+    const marker = bytes[i + 1] ?? 0;
+    if (marker === 0xff) {
+      i++;
+      continue;
+    }
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc)
+      return { height: u16(i + 5), width: u16(i + 7) };
+    i += 2 + u16(i + 2);
+  }
+  return undefined;
+}
+
 /** Decodes a PNG or JPEG file's bytes; anything else is a UserError naming the file. */
 export function decodeImage(bytes: Buffer, file: string): DecodedImage {
   const format = imageFormat(bytes);
@@ -56,12 +87,26 @@ export function decodeImage(bytes: Buffer, file: string): DecodedImage {
       'Convert it to PNG or JPEG, or move it out of the dataset folder',
     );
   }
+  const size = imageSize(bytes, format);
+  if (size && size.width * size.height > LIMITS.imagePixels) {
+    const side = Math.sqrt(LIMITS.imagePixels);
+    throw new UserError(
+      'IMAGE_TOO_LARGE',
+      `${file} is ${size.width}x${size.height} pixels; images may have at most ${side}x${side} pixels (${LIMITS.imagePixels / 1e6} million)`,
+      'Shrink the images to about the size the model takes before adding them, or remove this one',
+    );
+  }
   try {
     if (format === 'png') {
       const png = PNG.sync.read(bytes);
       return { width: png.width, height: png.height, channels: png.color ? 3 : 1, rgba: png.data };
     }
-    const image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+    const image = jpeg.decode(bytes, {
+      useTArray: true,
+      formatAsRGBA: true,
+      maxResolutionInMP: LIMITS.imagePixels / 1e6,
+      maxMemoryUsageInMB: 256,
+    });
     return {
       width: image.width,
       height: image.height,
@@ -71,8 +116,8 @@ export function decodeImage(bytes: Buffer, file: string): DecodedImage {
   } catch (error) {
     throw new UserError(
       'IMAGE_INVALID',
-      `${file} is a damaged ${format.toUpperCase()} image (${(error as Error).message})`,
-      'Replace or remove the file',
+      `${file} is a damaged ${format.toUpperCase()} image: it could not be decoded (the file may be cut short or not really a ${format.toUpperCase()})`,
+      'Open it in an image viewer to check it, then replace it with a good copy or remove it from the folder',
       { cause: error },
     );
   }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { LIMITS, megabytes } from '../../../shared/limits.js';
 import { UserError } from '../errors.js';
 import type { Split } from './files.js';
 import { isHidden, listFolder, readDataFile } from './files.js';
@@ -155,6 +156,7 @@ export async function loadImageFolder(
       );
     }
     const size = expected.height * expected.width * expected.channels;
+    if (!chunks) checkDatasetSize(order.length, expected, root);
     chunks ??= new Uint8Array(order.length * size);
     let pixels = rgbaToChannels(image.rgba, image.width * image.height, expected.channels);
     if (image.height !== expected.height || image.width !== expected.width) {
@@ -183,4 +185,30 @@ export async function loadImageFolder(
 /** True when a folder looks like an image dataset: it has sub-folders (classes, or train/ and test/). */
 export async function looksLikeImageFolder(folder: string): Promise<boolean> {
   return (await subfolders(folder)).length > 0;
+}
+
+/**
+ * Refuses images larger than any model input, and a whole folder larger
+ * than one data file may be, before the memory for it is taken.
+ */
+function checkDatasetSize(
+  count: number,
+  shape: { file: string; height: number; width: number; channels: number },
+  root: string,
+): void {
+  if (shape.height > LIMITS.inputSide || shape.width > LIMITS.inputSide) {
+    throw new UserError(
+      'IMAGE_TOO_LARGE',
+      `${shape.file} is ${shape.width}x${shape.height} pixels, larger than any model input (at most ${LIMITS.inputSide}x${LIMITS.inputSide})`,
+      "Shrink the images to the teacher's input size (e.g. 32x32) before using them as a test set",
+    );
+  }
+  const bytes = count * shape.height * shape.width * shape.channels;
+  if (bytes > LIMITS.dataFileBytes) {
+    throw new UserError(
+      'DATA_TOO_LARGE',
+      `${root} holds ${count} images of ${shape.width}x${shape.height}x${shape.channels}: ${megabytes(bytes)}, more than the ${megabytes(LIMITS.dataFileBytes)} a dataset may take in memory`,
+      'Use fewer images (a few thousand are enough to measure a student) or smaller ones',
+    );
+  }
 }

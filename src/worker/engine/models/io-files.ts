@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { LIMITS, megabytes } from '../../../shared/limits.js';
 import { UserError } from '../errors.js';
 import { checkInsideFolder, type ParsedModelJson } from './io-validate.js';
 
@@ -33,8 +34,17 @@ export async function readModelJson(dir: string, file: string): Promise<Buffer> 
     );
   }
   try {
+    const { size } = await fs.stat(file);
+    if (size > LIMITS.modelJsonBytes) {
+      throw new UserError(
+        'MODEL_TOO_LARGE',
+        `${file} is ${megabytes(size)}; a model.json holds the model's layers and weight list and is at most ${megabytes(LIMITS.modelJsonBytes)} (the weights belong in .bin files)`,
+        'Export the model again with tensorflowjs_converter, which writes the weights to .bin files beside model.json',
+      );
+    }
     return await fs.readFile(file);
   } catch (error) {
+    if (error instanceof UserError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new UserError(
         'MODEL_JSON_MISSING',
@@ -70,6 +80,13 @@ export async function readWeightFiles(
   parsed: ParsedModelJson,
   file: string,
 ): Promise<Uint8Array<ArrayBuffer>> {
+  if (parsed.expectedWeightBytes > LIMITS.weightBytes) {
+    throw new UserError(
+      'MODEL_TOO_LARGE',
+      `${file} describes ${megabytes(parsed.expectedWeightBytes)} of weights; this app distills classifiers of up to ${megabytes(LIMITS.weightBytes)} (${LIMITS.weightBytes / 4 / 1e6} million parameters)`,
+      'Use a smaller teacher model, or one exported in float32 without unused layers',
+    );
+  }
   const realDir = await fs.realpath(dir);
   const files: { listed: string; real: string; size: number }[] = [];
   for (const listed of parsed.weightPaths) {

@@ -108,28 +108,35 @@ export async function importPresetWeights(
   inputShape?: [number, number, number],
 ): Promise<void> {
   const shape = inputShape ?? getPreset(name).inputShape;
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(weightsFile);
-  } catch (error) {
-    throw new UserError(
+  const unreadable = (error: unknown): UserError =>
+    new UserError(
       'WEIGHTS_UNREADABLE',
       `Cannot read the weights file ${weightsFile}`,
       'Choose an existing file you have permission to read',
       { cause: error },
     );
-  }
+  const fileBytes = await fs.stat(weightsFile).then(
+    (stat) => stat.size,
+    (error: unknown) => {
+      throw unreadable(error);
+    },
+  );
   const model = buildPreset(name, { numClasses, seed: 0, inputShape: shape });
   try {
     const sizes = model.weights.map((w) => w.shape.reduce((a: number, b) => a * (b ?? 1), 1));
     const expected = sizes.reduce((a, b) => a + b, 0) * 4;
-    if (bytes.byteLength !== expected) {
+    // Checked from the file's size, so a wrong (possibly huge) file is never read.
+    if (fileBytes !== expected) {
       throw new UserError(
         'WEIGHTS_SIZE_MISMATCH',
-        `The weights file has ${bytes.byteLength} bytes, but ${name} for ${shape.join('x')} images and ${numClasses} classes needs exactly ${expected} bytes (${expected / 4} float32 values)`,
+        `The weights file has ${fileBytes} bytes, but ${name} for ${shape.join('x')} images and ${numClasses} classes needs exactly ${expected} bytes (${expected / 4} float32 values)`,
         'Check the architecture, image size and number of classes, or export the model as a TensorFlow.js folder and import that instead',
       );
     }
+    const bytes = await fs.readFile(weightsFile).catch((error: unknown) => {
+      throw unreadable(error);
+    });
+    if (bytes.byteLength !== expected) throw unreadable(new Error('the file changed while it was read'));
     const values = new Float32Array(
       bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
     );

@@ -1,4 +1,5 @@
 import type { ModelCard } from '../../../shared/model-card.js';
+import { LIMITS } from '../../../shared/limits.js';
 import { UserError } from '../errors.js';
 import type { tfl } from '../tf.js';
 import { loadModel } from './io.js';
@@ -154,6 +155,13 @@ function checkInput(model: tfl.LayersModel): [number, number, number] {
       c === 4
         ? 'Re-export the model for RGB input without the alpha channel'
         : 'Re-export the model for 1-channel or 3-channel images',
+    );
+  }
+  if (h > LIMITS.inputSide || w > LIMITS.inputSide) {
+    throw new UserError(
+      'TEACHER_INPUT_TOO_LARGE',
+      `The model takes ${h}x${w} images; this app distills classifiers of inputs up to ${LIMITS.inputSide}x${LIMITS.inputSide} pixels`,
+      `Re-export the model for a smaller input, e.g. keras.Input((${LIMITS.inputSide}, ${LIMITS.inputSide}, ${c})) or less`,
     );
   }
   return [h, w, c];

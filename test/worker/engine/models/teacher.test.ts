@@ -145,6 +145,18 @@ describe('asLogitsClassifier', () => {
     model.dispose();
   });
 
+  it('refuses inputs larger than the app takes, before building anything for them', async () => {
+    const input = tfl.input({ shape: [300, 300, 3] });
+    const pooled = tfl.layers.globalAveragePooling2d({}).apply(input) as tfl.SymbolicTensor;
+    const big = tfl.model({
+      inputs: input,
+      outputs: tfl.layers.dense({ units: 3 }).apply(pooled) as tfl.SymbolicTensor,
+    });
+    const error = await expectUserError(() => asLogitsClassifier(big), 'TEACHER_INPUT_TOO_LARGE');
+    expect(error.message).toContain('300x300');
+    big.dispose();
+  });
+
   it('refuses 4-channel and unknown-size inputs', async () => {
     const rgba = sequentialCnn({ channels: 4 });
     expect((await expectUserError(() => asLogitsClassifier(rgba), 'TEACHER_INPUT_CHANNELS')).fix).toContain(
