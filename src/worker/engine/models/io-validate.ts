@@ -181,9 +181,15 @@ function toWeightSpec(raw: RawSpec, file: string): WeightSpec {
   const unsupported = (what: string): UserError =>
     new UserError(
       'MODEL_WEIGHT_DTYPE_UNSUPPORTED',
-      `${file}: weight "${raw.name}" is stored as ${what}, which a Layers classifier cannot use (supported: float32, int32, bool, optionally quantized to uint8, uint16 or float16)`,
+      `${file}: weight "${raw.name}" is stored as ${what}, which a Layers classifier cannot use (supported: float32, float16, int32 and bool; quantized: uint8 or uint16 for float32 and int32 weights, float16 for float32 weights)`,
       'Re-export the model with plain float32 weights (tensorflowjs_converter without --quantize_* options), or with --quantize_uint8 / --quantize_uint16 / --quantize_float16',
     );
+  if (raw.dtype === 'float16') {
+    if (raw.quantization) throw unsupported(`float16 quantized to ${raw.quantization.dtype}`);
+    // The layers compute in float32: stored half floats are widened on load,
+    // the same decoding tfjs applies to weights quantized to float16.
+    return toWeightSpec({ ...raw, dtype: 'float32', quantization: { dtype: 'float16' } }, file);
+  }
   if (!(raw.dtype in PLAIN_BYTES)) throw unsupported(raw.dtype);
   const dtype = raw.dtype as 'float32' | 'int32' | 'bool';
   const base: WeightSpec = {

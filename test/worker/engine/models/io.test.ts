@@ -202,6 +202,72 @@ describe('saveModel / loadModel round trip', () => {
   });
 });
 
+describe('loadModel reads half-float (float16) weights as float32', () => {
+  /** Half-float bits of `x`, for values exactly representable in float16 (zero or normal). */
+  function float16Bits(x: number): number {
+    if (x === 0) return 0;
+    const exponent = Math.floor(Math.log2(Math.abs(x)));
+    const mantissa = Math.abs(x) / 2 ** exponent - 1;
+    return ((x < 0 ? 1 : 0) << 15) | ((exponent + 15) << 10) | Math.round(mantissa * 1024);
+  }
+
+  /** A saved model whose weights are multiples of 1/64 in [-1, 1] (exact in float16), and its bytes as float16. */
+  async function halfFloatFolder(): Promise<{ folder: string; model: tfl.Sequential; half: Uint8Array }> {
+    const model = sequentialCnn();
+    for (const w of model.weights) {
+      tf.tidy(() => w.write(tf.div(tf.round(tf.mul(tf.clipByValue(w.read(), -1, 1), 64)), 64)));
+    }
+    const folder = path.join(await tempDir(), 'model');
+    await saveModel(model, folder, makeCard());
+    const raw = new Uint8Array(await readFile(path.join(folder, 'weights.bin')));
+    const floats = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
+    const half = new Uint8Array(new Uint16Array(Array.from(floats, float16Bits)).buffer);
+    return { folder, model, half };
+  }
+
+  it('weights stored as dtype float16, which the supported list names', async () => {
+    const { folder, model, half } = await halfFloatFolder();
+    await writeFile(path.join(folder, 'weights.bin'), half);
+    await editModelJson(folder, (json) => {
+      for (const spec of firstGroup(json).weights) spec.dtype = 'float16';
+    });
+    // It was refused with a message that listed float16 as supported.
+    const loaded = await loadModel(folder);
+    expect(loaded.model.weights.every((w) => w.dtype === 'float32')).toBe(true);
+    const x = images([8, 8, 1]);
+    expect(Array.from(predictValues(loaded.model, x))).toEqual(Array.from(predictValues(model, x)));
+    for (const m of [model, loaded.model]) m.dispose();
+    x.dispose();
+  });
+
+  it('float32 weights quantized to float16, as tensorflowjs_converter --quantize_float16 writes them', async () => {
+    const { folder, model, half } = await halfFloatFolder();
+    await writeFile(path.join(folder, 'weights.bin'), half);
+    await editModelJson(folder, (json) => {
+      for (const spec of firstGroup(json).weights)
+        spec.quantization = { dtype: 'float16', original_dtype: 'float32' };
+    });
+    const loaded = await loadModel(folder);
+    const x = images([8, 8, 1]);
+    expect(Array.from(predictValues(loaded.model, x))).toEqual(Array.from(predictValues(model, x)));
+    for (const m of [model, loaded.model]) m.dispose();
+    x.dispose();
+  });
+
+  it('refuses int32 quantized to float16, with a supported list that says float16 is for float32', async () => {
+    const { folder, model } = await halfFloatFolder();
+    model.dispose();
+    await editModelJson(folder, (json) => {
+      const spec = firstGroup(json).weights[1]!;
+      spec.dtype = 'int32';
+      spec.quantization = { dtype: 'float16' };
+    });
+    const error = await expectUserError(() => loadModel(folder), 'MODEL_WEIGHT_DTYPE_UNSUPPORTED');
+    expect(error.message).toContain('int32 quantized to float16');
+    expect(error.message).toContain('float16 for float32 weights');
+  });
+});
+
 describe('saveModel safety', () => {
   it('keeps the previous model when saving fails (invalid card)', async () => {
     const { folder, fingerprint } = await savedFolder();
