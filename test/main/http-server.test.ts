@@ -122,6 +122,42 @@ describe('browser-mode server', () => {
     expect(events.status).toBe(401);
   });
 
+  it('answers an oversized body with 413 and a reason, and keeps serving', async () => {
+    const made = makeServices();
+    closers.push(made.cleanup);
+    const server = await serve(made.services);
+    const auth = { 'content-type': 'application/json', authorization: `Bearer ${server.token}` };
+    const padding = 'x'.repeat(2 * 1024 * 1024);
+    const huge = JSON.stringify({ method: 'projects.list', params: {}, padding });
+    // Sent in chunks (counted while reading) and with its length declared (refused before reading).
+    for (const length of [{}, { 'content-length': String(Buffer.byteLength(huge)) }]) {
+      const headers = { ...auth, ...length };
+      const reply = await raw(server.port, { method: 'POST', path: '/api', headers, body: huge });
+      expect(reply.status).toBe(413);
+      const error = JSON.parse(reply.body).error;
+      expect(error.code).toBe('REQUEST_TOO_LARGE');
+      expect(error.message).toContain('larger than 1 MB');
+      expect(error.fix.length).toBeGreaterThan(0);
+    }
+    const body = JSON.stringify({ method: 'projects.list', params: {} });
+    const ok = await raw(server.port, { method: 'POST', path: '/api', headers: auth, body });
+    expect(JSON.parse(ok.body)).toEqual({ ok: true, result: [] });
+  });
+
+  it('answers an address with a malformed percent-encoding with 400, not 500', async () => {
+    const made = makeServices();
+    closers.push(made.cleanup);
+    const server = await serve(made.services);
+    for (const bad of ['/%', '/%zz.js', '/assets/%E0%A4%A']) {
+      const reply = await raw(server.port, { path: bad });
+      expect(reply.status, bad).toBe(400);
+      const error = JSON.parse(reply.body).error;
+      expect(error.code).toBe('URL_INVALID');
+      expect(error.message).toContain(bad);
+    }
+    expect((await raw(server.port, { path: '/' })).status).toBe(200);
+  });
+
   it('streams app events to an authorised event stream', async () => {
     const made = makeServices();
     closers.push(made.cleanup);

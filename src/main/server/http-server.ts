@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { invalidRequestError, type ApiReply, type AppEvent } from '../../shared/api.js';
 import { APP_CSP } from '../../shared/csp.js';
+import type { ErrorInfo } from '../../shared/errors.js';
+import { megabytes } from '../../shared/limits.js';
 
 /** What the server needs from the services (a Services instance, or a fake in tests). */
 export interface ServedServices {
@@ -19,7 +21,8 @@ export interface BrowserServer {
   close(): Promise<void>;
 }
 
-const MAX_BODY = 1_000_000;
+/** The most one API call may send: requests carry settings and paths, never file contents. */
+const MAX_BODY = 1024 * 1024;
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -75,9 +78,11 @@ export async function startBrowserServer(
       if (!authorized(req.headers.authorization?.replace(/^Bearer /, ''), token)) {
         return sendJson(res, 401, { ok: false, error: unauthorized() });
       }
+      const text = await readBody(req);
+      if (text === undefined) return sendJson(res, 413, { ok: false, error: bodyTooLarge() });
       let body: unknown;
       try {
-        body = JSON.parse(await readBody(req));
+        body = JSON.parse(text);
       } catch (error) {
         return sendJson(res, 400, {
           ok: false,
@@ -103,7 +108,13 @@ export async function startBrowserServer(
     }
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return sendJson(res, 405, { ok: false, error: invalidRequestError('use GET') });
-    await serveStatic(options.rendererDir, url.pathname, res);
+    let pathname: string;
+    try {
+      pathname = decodeURIComponent(url.pathname);
+    } catch {
+      return sendJson(res, 400, { ok: false, error: malformedAddress(url.pathname) });
+    }
+    await serveStatic(options.rendererDir, pathname, res);
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -140,15 +151,54 @@ function unauthorized(): ReturnType<typeof invalidRequestError> {
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new Error('request body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+function bodyTooLarge(): ErrorInfo {
+  return {
+    code: 'REQUEST_TOO_LARGE',
+    message: `The request body is larger than ${megabytes(MAX_BODY)}, the most one call to the services may send`,
+    fix: 'Send files by their path rather than their contents; if the app itself sent this, reload the window (Ctrl+R) and report it',
+  };
+}
+
+function malformedAddress(pathname: string): ErrorInfo {
+  return {
+    code: 'URL_INVALID',
+    message: `The address ${pathname} has a malformed escape: each "%" must be followed by two hexadecimal digits, together forming UTF-8 text`,
+    fix: 'Check the address, or open the one "npm run serve" printed',
+  };
+}
+
+/**
+ * The request body as text, or undefined when it is larger than MAX_BODY.
+ * An oversized body is then read to its end and dropped rather than the
+ * connection cut, so that the client, still sending, receives the 413.
+ */
+function readBody(req: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= MAX_BODY) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off('data', onData);
+      req.off('end', onEnd);
+      chunks.length = 0;
+      req.resume();
+      resolve(undefined);
+    };
+    const onEnd = (): void => resolve(Buffer.concat(chunks).toString('utf8'));
+    // Refused before reading when the client says up front how much it will send.
+    if (Number(req.headers['content-length']) > MAX_BODY) {
+      req.resume();
+      resolve(undefined);
+      return;
+    }
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', reject);
+  });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -156,8 +206,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+/** Serves the file at `pathname` (already percent-decoded) under `root`. */
 async function serveStatic(root: string, pathname: string, res: ServerResponse): Promise<void> {
-  const relative = decodeURIComponent(pathname === '/' ? '/index.html' : pathname);
+  const relative = pathname === '/' ? '/index.html' : pathname;
   const file = path.resolve(root, `.${relative}`);
   if (
     !file.startsWith(path.resolve(root) + path.sep) ||
