@@ -130,7 +130,8 @@ describe('browser-mode server', () => {
     const padding = 'x'.repeat(2 * 1024 * 1024);
     const huge = JSON.stringify({ method: 'projects.list', params: {}, padding });
     // Sent in chunks (counted while reading) and with its length declared (refused before reading).
-    for (const length of [{}, { 'content-length': String(Buffer.byteLength(huge)) }]) {
+    const lengths: Record<string, string>[] = [{}, { 'content-length': String(Buffer.byteLength(huge)) }];
+    for (const length of lengths) {
       const headers = { ...auth, ...length };
       const reply = await raw(server.port, { method: 'POST', path: '/api', headers, body: huge });
       expect(reply.status).toBe(413);

@@ -215,7 +215,9 @@ describe('loadModel reads half-float (float16) weights as float32', () => {
   async function halfFloatFolder(): Promise<{ folder: string; model: tfl.Sequential; half: Uint8Array }> {
     const model = sequentialCnn();
     for (const w of model.weights) {
-      tf.tidy(() => w.write(tf.div(tf.round(tf.mul(tf.clipByValue(w.read(), -1, 1), 64)), 64)));
+      tf.tidy(() => {
+        w.write(tf.div(tf.round(tf.mul(tf.clipByValue(w.read(), -1, 1), 64)), 64));
+      });
     }
     const folder = path.join(await tempDir(), 'model');
     await saveModel(model, folder, makeCard());
