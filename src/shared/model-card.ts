@@ -33,7 +33,7 @@ export const ModelCardSchema = z.object({
     producedBy: z.string().optional(),
     /** Dataset source the model was trained on, if any. */
     trainedOn: z.string().optional(),
-    /** Fingerprint (sha256 of weights) of the teacher it was distilled from. */
+    /** Fingerprint (sha256 of architecture and weights) of the teacher it was distilled from. */
     teacherFingerprint: z.string().optional(),
   }),
   /** Free-form numbers measured when the model was made (e.g. test accuracy). */

@@ -10,7 +10,7 @@ import { importTeacher } from './teacher.js';
 export interface LoadedClassifier extends Classifier {
   folder: string;
   card?: ModelCard;
-  /** sha256 of the weights: identifies the exact model in reports. */
+  /** sha256 of the architecture and weights: identifies the exact model in reports. */
   fingerprint: string;
   /** True when the file's last layer was a softmax that the engine removed. */
   outputWasSoftmax: boolean;

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ModelCard } from '../../../shared/model-card.js';
 import { UserError } from '../errors.js';
 import { tf, type tfl } from '../tf.js';
 import { replaceDirAtomic, writeFileAtomic } from '../util/atomic-fs.js';
+import { modelFingerprint } from './fingerprint.js';
 import { MODEL_JSON, readModelJson, readWeightFiles } from './io-files.js';
 import { parseModelJson, validateCard } from './io-validate.js';
 import { assignWeights, buildFromTopology, firstNonFinite } from './io-weights.js';
@@ -24,7 +24,7 @@ export interface SavedModel {
   card?: ModelCard;
   /** Absolute path of the folder. */
   folder: string;
-  /** sha256 (hex) of the weight bytes as stored: the same weights give the same value however they are sharded. */
+  /** sha256 (hex) of the architecture and weights (see modelFingerprint): the same model gives the same value however it is sharded. */
   fingerprint: string;
   /** Size on disk of model.json plus the weight files. */
   fileBytes: number;
@@ -83,7 +83,10 @@ export async function saveModel(
       userDefinedMetadata: { ...artifacts.userDefinedMetadata, distillStudio: checkedCard },
     });
     await writeFileAtomic(path.join(tmp, MODEL_JSON), json);
-    result = { fingerprint: sha256(bytes), fileBytes: Buffer.byteLength(json) + bytes.byteLength };
+    result = {
+      fingerprint: await modelFingerprint(model, artifacts.modelTopology),
+      fileBytes: Buffer.byteLength(json) + bytes.byteLength,
+    };
   });
   if (!result) throw new Error('saveModel: the folder was written without a result');
   return result;
@@ -102,8 +105,10 @@ export async function loadModel(folder: string): Promise<SavedModel> {
   const parsed = parseModelJson(jsonBytes.toString('utf8'), file);
   const weights = await readWeightFiles(dir, parsed, file);
   const model = await buildFromTopology(parsed.modelTopology, file);
+  let fingerprint: string;
   try {
     assignWeights(model, weights.buffer, parsed.weightSpecs, file);
+    fingerprint = await modelFingerprint(model, parsed.modelTopology);
   } catch (error) {
     model.dispose();
     throw error;
@@ -112,16 +117,13 @@ export async function loadModel(folder: string): Promise<SavedModel> {
     model,
     ...(parsed.card ? { card: parsed.card } : {}),
     folder: dir,
-    fingerprint: sha256(weights),
+    fingerprint,
     fileBytes: jsonBytes.byteLength + weights.byteLength,
   };
 }
 
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 type CapturedArtifacts = tf.io.ModelArtifacts & {
+  modelTopology: object;
   weightData: tf.io.WeightData;
   weightSpecs: tf.io.WeightsManifestEntry[];
 };
@@ -135,8 +137,11 @@ async function captureArtifacts(model: tfl.LayersModel): Promise<CapturedArtifac
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     }),
   );
-  if (!captured?.weightData || !captured.weightSpecs) throw new Error('tfjs saved a model without weights');
-  return { ...captured, weightData: captured.weightData, weightSpecs: captured.weightSpecs };
+  const { modelTopology, weightData, weightSpecs } = captured ?? {};
+  if (!weightData || !weightSpecs) throw new Error('tfjs saved a model without weights');
+  if (!modelTopology || modelTopology instanceof ArrayBuffer)
+    throw new Error('tfjs saved a model without topology');
+  return { ...captured, modelTopology, weightData, weightSpecs };
 }
 
 function splitShards(

@@ -39,7 +39,7 @@ export interface ImportedTeacher {
   model: tfl.LayersModel;
   info: TeacherInfo;
   card?: ModelCard;
-  /** sha256 of the stored weights (see SavedModel). */
+  /** sha256 of the architecture and weights (see SavedModel). */
   fingerprint: string;
   /** Size on disk of model.json plus the weight files. */
   fileBytes: number;

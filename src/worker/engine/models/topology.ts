@@ -10,7 +10,8 @@ import { UserError } from '../errors.js';
 
 type Json = Record<string, unknown>;
 
-function isRecord(value: unknown): value is Json {
+/** A JSON object (not an array, not null). */
+export function isRecord(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -42,20 +43,33 @@ export function modelConfigOf(topology: object): Json {
   return isRecord(wrapped) ? wrapped : (topology as Json);
 }
 
-/** The model described by `modelConfig`, or undefined when it lists no layers (a plain layer). */
-function modelView(modelConfig: Json, label: string): ModelView | undefined {
+/** The layers a model config lists, or undefined when it lists none (it is a plain layer's). */
+export function layerListOf(modelConfig: Json): unknown[] | undefined {
   const config = modelConfig['config'];
   // Old Sequential configs are the bare list of layers.
   const list = Array.isArray(config) ? config : isRecord(config) ? config['layers'] : undefined;
-  if (!Array.isArray(list)) return undefined;
+  return Array.isArray(list) ? list : undefined;
+}
+
+/** The name tfjs files a listed layer under: the entry's own (functional) or its config's (Sequential). */
+export function layerNameOf(layer: unknown): string | undefined {
+  if (!isRecord(layer)) return undefined;
+  const config = layer['config'];
+  const name = layer['name'] ?? (isRecord(config) ? config['name'] : undefined);
+  return typeof name === 'string' ? name : undefined;
+}
+
+/** The model described by `modelConfig`, or undefined when it lists no layers (a plain layer). */
+function modelView(modelConfig: Json, label: string): ModelView | undefined {
+  const list = layerListOf(modelConfig);
+  if (!list) return undefined;
+  const config = modelConfig['config'];
   const layers = list.filter(isRecord).map((raw): LayerEntry => {
-    const inner = raw['config'];
-    const name = raw['name'] ?? (isRecord(inner) ? inner['name'] : undefined);
     const className = raw['class_name'];
     return {
-      name: typeof name === 'string' ? name : undefined,
+      name: layerNameOf(raw),
       className: typeof className === 'string' ? className : undefined,
-      config: inner,
+      config: raw['config'],
       raw,
     };
   });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ShardEntrySchema } from '../../../shared/worker-protocol.js';
 import { UserError } from '../errors.js';
+import { canonicalJson } from '../util/canonical-json.js';
 
 /**
  * What a transfer set is made from: everything that decides its content.
@@ -78,15 +79,6 @@ const PLAN_FIELDS = [
   'teacherFingerprint',
 ] as const satisfies readonly (keyof TransferPlan)[];
 
-/** JSON with sorted object keys, so equal values compare equal whatever their key order. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-}
-
 /** Only the plan's fields, as they will look after a JSON round trip. */
 export function planOf(plan: TransferPlan): TransferPlan {
   const picked = Object.fromEntries(PLAN_FIELDS.map((key) => [key, plan[key]]));
@@ -101,7 +93,7 @@ export function planOf(plan: TransferPlan): TransferPlan {
 export function planDifferences(before: TransferPlan, now: TransferPlan): string[] {
   const was = planOf(before);
   const is = planOf(now);
-  const show = (v: unknown): string => (v === undefined ? 'unset' : canonical(v));
+  const show = (v: unknown): string => (v === undefined ? 'unset' : canonicalJson(v));
   const differences: string[] = [];
   for (const key of PLAN_FIELDS) {
     if (key === 'settings') {
@@ -109,10 +101,10 @@ export function planDifferences(before: TransferPlan, now: TransferPlan): string
       for (const name of names) {
         const a = was.settings[name];
         const b = is.settings[name];
-        if (canonical(a) !== canonical(b))
+        if (canonicalJson(a) !== canonicalJson(b))
           differences.push(`settings.${name} (was ${show(a)}, now ${show(b)})`);
       }
-    } else if (canonical(was[key]) !== canonical(is[key])) {
+    } else if (canonicalJson(was[key]) !== canonicalJson(is[key])) {
       differences.push(`${key} (was ${show(was[key])}, now ${show(is[key])})`);
     }
   }

@@ -62,7 +62,7 @@ describe('saveModel / loadModel round trip', () => {
     );
     expect(loaded.fileBytes).toBe(sizes[0]! + sizes[1]!);
     expect(saved.fileBytes).toBe(loaded.fileBytes);
-    // Loading twice gives the same fingerprint: it depends on the bytes only.
+    // Loading twice gives the same fingerprint: it depends on the files only.
     const again = await loadModel(folder);
     expect(again.fingerprint).toBe(saved.fingerprint);
     for (const m of [model, loaded.model, again.model]) m.dispose();
