@@ -182,7 +182,7 @@ async function runOne(): Promise<void> {
     student: 'lenet5-half',
     method: config.method,
     methodSettings: { ...config.methodSettings, ...sets },
-    samples: 1,
+    samples: 10,
     shardSize: 1,
     holdout: 0,
     distill: {

@@ -12,3 +12,12 @@ export function parseDuration(text: string): number | null {
   if (!parts || trimmed === '' || (parts[1] ?? parts[2] ?? parts[3]) === undefined) return null;
   return Number(parts[1] ?? 0) * 3600 + Number(parts[2] ?? 0) * 60 + Number(parts[3] ?? 0);
 }
+
+/** Seconds as the shortest text parseDuration reads back: 900 -> "15m", 5400 -> "1h30m", 90 -> "90s". */
+export function formatDurationWords(seconds: number): string {
+  const whole = Math.round(seconds);
+  if (whole !== seconds || whole < 60 || whole % 60 !== 0) return `${seconds}s`;
+  const h = Math.floor(whole / 3600);
+  const m = (whole % 3600) / 60;
+  return `${h > 0 ? `${h}h` : ''}${m > 0 ? `${m}m` : ''}`;
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jobSetting, type JobSetting, type JobSettingKey } from './job-settings.js';
 
 /**
  * The job protocol: one typed request (a JobSpec) and a stream of typed
@@ -6,31 +7,32 @@ import { z } from 'zod';
  * speak it; every message is parsed with these schemas where it is received.
  */
 
+/** A number schema with a declared setting's bounds (src/shared/job-settings.ts). */
+function declaredNumber<G extends JobSetting['group']>(group: G, key: JobSettingKey<G>): z.ZodNumber {
+  const setting = jobSetting(group, key);
+  if (setting.kind !== 'number') throw new Error(`${group}.${key} is not a number setting`);
+  const schema = z
+    .number({ error: 'must be a number' })
+    .min(setting.min, `must be at least ${setting.min}`)
+    .max(setting.max, `must be at most ${setting.max}`);
+  return setting.integer ? schema.int('must be a whole number') : schema;
+}
+
+/** The student's training. Bounds, defaults and words: src/shared/job-settings.ts. */
 export const DistillSettingsSchema = z.object({
-  epochs: z.number().int().min(1).max(10_000),
-  batchSize: z.number().int().min(1).max(65_536),
-  learningRate: z.number().positive().max(1),
+  epochs: declaredNumber('distill', 'epochs'),
+  batchSize: declaredNumber('distill', 'batchSize'),
+  learningRate: declaredNumber('distill', 'learningRate'),
   /** Temperature tau of the distillation loss. */
-  temperature: z.number().positive().max(1000),
-  /** Small random shifts of the synthesized images while distilling. */
+  temperature: declaredNumber('distill', 'temperature'),
+  /** Small random shifts of the images the student trains on. */
   augment: z.boolean(),
-  /**
-   * The teacher answers for every augmented image while distilling, instead
-   * of its stored answer for the unshifted image being reused.
-   */
+  /** The teacher answers for every shifted image, instead of its stored answer for the unshifted one. */
   relabel: z.boolean().default(false),
-  /**
-   * Fraction of each batch replaced by blends of two synthesized images
-   * (weights drawn uniformly), labelled by the teacher: new inputs between
-   * the synthesized ones at no synthesis cost. 0 = off.
-   */
-  mixup: z.number().min(0).max(1).default(0),
-  /**
-   * Fraction of each batch faded toward the data mean (x scaled by a weight
-   * drawn uniformly), labelled by the teacher: weaker, more ordinary inputs
-   * than the synthesized ones. 0 = off.
-   */
-  fade: z.number().min(0).max(1).default(0),
+  /** Fraction of each batch replaced by teacher-labelled blends of two images. 0 = off. */
+  mixup: declaredNumber('distill', 'mixup').default(0),
+  /** Fraction of each batch faded toward the data mean, labelled by the teacher. 0 = off. */
+  fade: declaredNumber('distill', 'fade').default(0),
 });
 export type DistillSettings = z.infer<typeof DistillSettingsSchema>;
 
@@ -41,22 +43,17 @@ export type DistillSettings = z.infer<typeof DistillSettingsSchema>;
  */
 export const RoundsSettingsSchema = z.object({
   /** Wall time the job may take, in seconds; it ends within one round of it. */
-  budgetSeconds: z
-    .number()
-    .positive()
-    .max(30 * 24 * 3600),
+  budgetSeconds: declaredNumber('rounds', 'budgetSeconds'),
   /** A fixed number of rounds instead (0: as many as the budget allows); the budget still caps it. */
-  maxRounds: z.number().int().min(0).max(100_000),
-  /** Images synthesized per round. */
-  imagesPerRound: z.number().int().min(1).max(100_000),
+  maxRounds: declaredNumber('rounds', 'maxRounds'),
+  imagesPerRound: declaredNumber('rounds', 'imagesPerRound'),
   /** Student training steps (of distill.batchSize images) after each round. */
-  studentSteps: z.number().int().min(1).max(1_000_000),
+  studentSteps: declaredNumber('rounds', 'studentSteps'),
   /** Weight of the teacher-student disagreement (Jensen-Shannon) term in synthesis, from round 2; 0 = off. */
-  disagreement: z.number().min(0).max(10_000),
-  /** Temperature of the two softmaxes compared by the disagreement term. */
-  disagreementTemperature: z.number().positive().max(1000),
+  disagreement: declaredNumber('rounds', 'disagreement'),
+  disagreementTemperature: declaredNumber('rounds', 'disagreementTemperature'),
   /** The student's learning rate follows a cosine over the budget down to this fraction of its peak. */
-  learningRateFloor: z.number().min(0).max(1),
+  learningRateFloor: declaredNumber('rounds', 'learningRateFloor'),
   /**
    * Round r's images are made with the student of round r - 2 instead of r - 1, so worker
    * processes make them while this process trains on round r - 1 (every core busy).
@@ -74,19 +71,15 @@ export const JobSpecSchema = z.object({
   method: z.string().min(1),
   methodSettings: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
   /** Size of the transfer set. */
-  samples: z.number().int().min(1).max(10_000_000),
+  samples: declaredNumber('job', 'samples'),
   /** Images per shard file: the unit of resumption and of parallel work. */
-  shardSize: z.number().int().min(1).max(1_000_000),
+  shardSize: declaredNumber('job', 'shardSize'),
   distill: DistillSettingsSchema,
   /** Labelled test set (dataset spec); without one, agreement on held-back synthesized images is reported. */
   testData: z.string().optional(),
   /** Synthesized images held back from training to measure agreement. */
-  holdout: z.number().int().min(0).max(1_000_000),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1),
+  holdout: declaredNumber('job', 'holdout'),
+  seed: declaredNumber('job', 'seed'),
   /** Parallel synthesis processes. */
   workers: z.number().int().min(1).max(64),
   /** Folder holding everything the job writes; a job started again on it resumes. */

@@ -7,7 +7,7 @@ import {
   RoundsSettingsSchema,
   type RoundsSettings,
 } from './job.js';
-import { RECOMMENDED_ROUNDS } from './recommended.js';
+import { groupDefaults } from './job-settings.js';
 
 /**
  * A project as the app keeps it: what the user chose (teacher, student,
@@ -98,7 +98,7 @@ export const ProjectSetupSchema = z.object({
   student: z.string().min(1),
   method: z.string().min(1),
   methodSettings: z.record(z.string(), SettingValueSchema),
-  samples: z.number().int().min(10, 'Use at least 10 samples').max(1_000_000),
+  samples: JobSpecSchema.shape.samples,
   distill: DistillSettingsSchema,
   /**
    * The round pipeline with its time budget; null = the paper's two stages
@@ -108,19 +108,14 @@ export const ProjectSetupSchema = z.object({
   rounds: RoundsSettingsSchema.nullable(),
   /** Labelled test set: a built-in dataset name or a path; null = agreement on held-back samples. */
   testData: z.string().min(1).nullable(),
-  holdout: z.number().int().min(0).max(100_000),
+  holdout: JobSpecSchema.shape.holdout,
   seed: JobSpecSchema.shape.seed,
 });
 export type ProjectSetup = z.infer<typeof ProjectSetupSchema>;
 
-/**
- * The round pipeline's recommended settings as a project keeps them. The
- * student batch and the pixel steps per image that go with them live in
- * `distill.batchSize` and the method's `iterations`, where both pipelines read them.
- */
+/** The round pipeline's settings at their declared defaults (src/shared/job-settings.ts). */
 export function recommendedRounds(): RoundsSettings {
-  const { batchSize: _batchSize, learningRate: _learningRate, ...rounds } = RECOMMENDED_ROUNDS;
-  return { ...rounds };
+  return RoundsSettingsSchema.parse(groupDefaults('rounds', 'rounds'));
 }
 
 export const ProjectSchema = ProjectSetupSchema.extend({

@@ -2,6 +2,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { advancedSettings, settingTestId } from '../../src/renderer/src/lib/job-form.js';
 import { serveApp, type ServedApp } from './serve.js';
 
 const SHOTS = 'test-results/e2e';
@@ -156,8 +157,12 @@ test('a user runs rounds against a time budget, watches the student improve, sto
   await shot(page, '09-rounds-budget');
   await page.getByTestId('setting-iterations').fill('5');
   await page.locator('summary', { hasText: 'Advanced settings' }).click();
-  await page.getByTestId('round-images').fill('24');
-  await page.getByTestId('round-steps').fill('8');
+  // Every job setting declared once in src/shared/job-settings.ts has its field, named by its flag.
+  for (const setting of advancedSettings('rounds')) {
+    await expect(page.getByTestId(settingTestId(setting)), setting.flag).toHaveCount(1);
+  }
+  await page.getByTestId('job-round-images').fill('24');
+  await page.getByTestId('job-round-steps').fill('8');
   await page.getByTestId('test-kind-builtin').check();
   await page.getByTestId('test-builtin').selectOption('mnist-digits');
   await shot(page, '09-rounds-advanced');

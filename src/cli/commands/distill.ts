@@ -1,13 +1,8 @@
 import { cpus } from 'node:os';
 import path from 'node:path';
-import type { JobEvent, JobSpec, RoundsSettings } from '../../shared/job.js';
-import { parseDuration } from '../../shared/duration.js';
-import {
-  RECOMMENDED_DISTILL,
-  RECOMMENDED_EPOCHS,
-  RECOMMENDED_ROUNDS,
-  startingMethodSettings,
-} from '../../shared/recommended.js';
+import { JobSpecSchema, type JobEvent, type JobSpec } from '../../shared/job.js';
+import type { Pipeline } from '../../shared/job-settings.js';
+import { startingMethodSettings } from '../../shared/recommended.js';
 import { UserError } from '../../worker/engine/errors.js';
 import { runJob } from '../../worker/engine/job/run-job.js';
 import { WorkerPool } from '../../worker/engine/job/worker-pool.js';
@@ -16,6 +11,7 @@ import type { SynthesisMethod } from '../../worker/engine/synthesis/method.js';
 import { getSynthesisMethod } from '../../worker/engine/synthesis/registry.js';
 import { numberOption, stringOption } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
+import { jobSettingOptions, readJobSettings } from '../job-options.js';
 import type { ProgressBar } from '../progress-bar.js';
 import { formatDuration } from '../progress-bar.js';
 
@@ -51,115 +47,16 @@ const options = {
     description:
       "rounds: synthesis and student steps alternate until --budget is spent (default with --settings recommended); two-stage: the paper's whole set first, then --epochs epochs (default with --settings paper).",
   },
-  budget: {
-    type: 'string',
-    value: 'TIME',
-    description: 'Time budget of the round pipeline, e.g. 90s, 5m, 15m, 1h.',
-    default: '15m',
-  },
-  rounds: {
-    type: 'string',
-    value: 'N',
-    description:
-      'Run exactly N rounds instead (reproducible; the budget still caps it). 0 = as the budget allows.',
-    default: '0',
-  },
-  'round-images': {
-    type: 'string',
-    value: 'N',
-    description: 'Images synthesized per round.',
-    default: String(RECOMMENDED_ROUNDS.imagesPerRound),
-  },
-  'round-steps': {
-    type: 'string',
-    value: 'N',
-    description: 'Student steps after each round.',
-    default: String(RECOMMENDED_ROUNDS.studentSteps),
-  },
-  disagreement: {
-    type: 'string',
-    value: 'W',
-    description:
-      'From round 2, push new images to where the student disagrees with the teacher (Jensen-Shannon weight; 0 = off).',
-    default: String(RECOMMENDED_ROUNDS.disagreement),
-  },
-  pipelined: {
-    type: 'string',
-    value: 'on|off',
-    description:
-      "Make the next round's images in worker processes while the student trains (with the student of two rounds before).",
-    default: RECOMMENDED_ROUNDS.pipelined ? 'on' : 'off',
-  },
   set: {
     type: 'string',
     value: 'NAME=VALUE',
     multiple: true,
     description: 'A method setting, e.g. --set sigma=2 --set iterations=300 (repeatable).',
   },
-  samples: { type: 'string', value: 'N', description: 'Synthesized images to distill on.', default: '6000' },
-  holdout: {
-    type: 'string',
-    value: 'N',
-    description: 'Extra synthesized images held back to measure teacher-student agreement.',
-    default: '500',
-  },
-  'shard-size': {
-    type: 'string',
-    value: 'N',
-    description: 'Images per shard file (unit of resumption and of parallel work).',
-    default: '500',
-  },
-  epochs: {
-    type: 'string',
-    value: 'N',
-    description: 'Distillation epochs over the transfer set.',
-    default: String(RECOMMENDED_EPOCHS),
-  },
-  batch: {
-    type: 'string',
-    value: 'N',
-    description: `Images per distillation step (default 64; ${RECOMMENDED_ROUNDS.batchSize} in rounds).`,
-  },
-  lr: {
-    type: 'string',
-    value: 'RATE',
-    description: `Peak Adam learning rate of the student, cosine decay (default 0.001; ${RECOMMENDED_ROUNDS.learningRate} in rounds).`,
-  },
-  temperature: { type: 'string', value: 'TAU', description: 'Distillation temperature.', default: '20' },
-  augment: {
-    type: 'string',
-    value: 'on|off',
-    description: 'Random shifts of up to 2 pixels while distilling.',
-    default: RECOMMENDED_DISTILL.augment ? 'on' : 'off',
-  },
-  relabel: {
-    type: 'string',
-    value: 'on|off',
-    description: 'The teacher labels every shifted image again instead of reusing its answer.',
-    default: RECOMMENDED_DISTILL.relabel ? 'on' : 'off',
-  },
-  mixup: {
-    type: 'string',
-    value: 'F',
-    description: 'Fraction of each batch replaced by teacher-labelled blends of two images (0 = off).',
-    default: String(RECOMMENDED_DISTILL.mixup),
-  },
-  fade: {
-    type: 'string',
-    value: 'F',
-    description: 'Fraction of each batch faded toward the data mean and labelled by the teacher (0 = off).',
-    default: String(RECOMMENDED_DISTILL.fade),
-  },
   'test-data': {
     type: 'string',
     value: 'DATASET',
     description: 'Labelled test set to measure accuracy (optional; never used for training).',
-  },
-  seed: {
-    type: 'string',
-    value: 'N',
-    description: 'Random seed: the same settings and seed give the same student on the same backend.',
-    default: '1',
   },
   workers: {
     type: 'string',
@@ -172,6 +69,8 @@ const options = {
     description: 'Run folder for everything the job writes; run again on it to resume.',
     default: 'runs/latest',
   },
+  // Every job setting declared in src/shared/job-settings.ts: budget, rounds, batch, lr, ...
+  ...jobSettingOptions(),
 } as const satisfies Command['options'];
 
 /** `distill`: the main job, synthesize -> distill -> evaluate -> report. */
@@ -193,43 +92,27 @@ export const distillCommand: Command = {
   async run(context) {
     const { args, backend, log } = context;
     const method = getSynthesisMethod(stringOption(args, 'method', options.method) ?? 'soft-target');
-    const augment = onOff(args, 'augment', options.augment.default);
     const settingsName = stringOption(args, 'settings', options.settings);
-    const rounds = roundsOption(args, settingsName);
-    const spec: JobSpec = {
+    const pipeline = pipelineOption(args, settingsName);
+    const job = readJobSettings(args, 'job', pipeline);
+    const spec: JobSpec = JobSpecSchema.parse({
       teacher: stringOption(args, 'teacher', options.teacher) ?? '',
       student: stringOption(args, 'student', options.student) ?? '',
       method: method.name,
       methodSettings: {
-        ...startingSettings(method, settingsName, rounds ? 'rounds' : 'two-stage'),
+        ...startingSettings(method, settingsName, pipeline),
         ...parseSets(args.values.set),
       },
-      samples: numberOption(args, 'samples', 6000, { min: 1, max: 10_000_000, integer: true }),
-      holdout: numberOption(args, 'holdout', 500, { min: 0, max: 1_000_000, integer: true }),
-      shardSize: numberOption(args, 'shard-size', 500, { min: 1, max: 1_000_000, integer: true }),
-      distill: {
-        epochs: numberOption(args, 'epochs', RECOMMENDED_EPOCHS, { min: 1, max: 10_000, integer: true }),
-        batchSize: numberOption(args, 'batch', rounds ? RECOMMENDED_ROUNDS.batchSize : 64, {
-          min: 1,
-          max: 65_536,
-          integer: true,
-        }),
-        learningRate: numberOption(args, 'lr', rounds ? RECOMMENDED_ROUNDS.learningRate : 0.001, {
-          min: 1e-7,
-          max: 1,
-        }),
-        temperature: numberOption(args, 'temperature', 20, { min: 0.1, max: 1000 }),
-        augment,
-        relabel: onOff(args, 'relabel', options.relabel.default),
-        mixup: numberOption(args, 'mixup', RECOMMENDED_DISTILL.mixup, { min: 0, max: 1 }),
-        fade: numberOption(args, 'fade', RECOMMENDED_DISTILL.fade, { min: 0, max: 1 }),
-      },
+      samples: job['samples'],
+      holdout: job['holdout'],
+      shardSize: job['shardSize'],
+      seed: job['seed'],
+      distill: readJobSettings(args, 'distill', pipeline),
       ...(stringOption(args, 'test-data') ? { testData: stringOption(args, 'test-data') } : {}),
-      seed: numberOption(args, 'seed', 1, { min: 0, max: 2 ** 31 - 1, integer: true }),
       workers: numberOption(args, 'workers', Math.max(1, cpus().length), { min: 1, max: 64, integer: true }),
       runDir: path.resolve(stringOption(args, 'run', options.run) ?? 'runs/latest'),
-      ...(rounds ? { rounds } : {}),
-    };
+      ...(pipeline === 'rounds' ? { rounds: readJobSettings(args, 'rounds', pipeline) } : {}),
+    });
     const info = await backend();
     log(`run folder: ${spec.runDir}`);
     const display = new StageDisplay(context);
@@ -362,22 +245,6 @@ class StageDisplay {
   }
 }
 
-function onOff(
-  args: Parameters<typeof stringOption>[0],
-  name: 'augment' | 'relabel' | 'pipelined',
-  fallback: string,
-): boolean {
-  const value = stringOption(args, name) ?? fallback;
-  if (value !== 'on' && value !== 'off') {
-    throw new UserError(
-      'USAGE',
-      `--${name} must be on or off, got "${value}"`,
-      `Pass --${name} on or --${name} off`,
-    );
-  }
-  return value === 'on';
-}
-
 function startingSettings(
   method: SynthesisMethod,
   name: string | undefined,
@@ -392,48 +259,18 @@ function startingSettings(
   );
 }
 
-/** The round pipeline's settings from the options, or undefined for the two-stage pipeline. */
-function roundsOption(
+/** Which pipeline runs: --pipeline, else rounds unless --settings paper. */
+function pipelineOption(
   args: Parameters<typeof stringOption>[0],
   settingsName: string | undefined,
-): RoundsSettings | undefined {
+): Pipeline {
   const pipeline = stringOption(args, 'pipeline') ?? (settingsName === 'paper' ? 'two-stage' : 'rounds');
-  if (pipeline === 'two-stage') return undefined;
-  if (pipeline !== 'rounds') {
+  if (pipeline !== 'rounds' && pipeline !== 'two-stage') {
     throw new UserError(
       'USAGE',
       `--pipeline must be rounds or two-stage, got "${pipeline}"`,
       'Pass --pipeline rounds (with --budget) or --pipeline two-stage (with --samples and --epochs)',
     );
   }
-  const budgetText = stringOption(args, 'budget', options.budget) ?? '15m';
-  const budgetSeconds = parseDuration(budgetText);
-  if (budgetSeconds === null || budgetSeconds <= 0 || budgetSeconds > 30 * 24 * 3600) {
-    throw new UserError(
-      'USAGE',
-      `--budget must be a duration such as 90s, 15m or 1h (at most 30 days), got "${budgetText}"`,
-      'Pass e.g. --budget 15m',
-    );
-  }
-  return {
-    budgetSeconds,
-    maxRounds: numberOption(args, 'rounds', 0, { min: 0, max: 100_000, integer: true }),
-    imagesPerRound: numberOption(args, 'round-images', RECOMMENDED_ROUNDS.imagesPerRound, {
-      min: 1,
-      max: 100_000,
-      integer: true,
-    }),
-    studentSteps: numberOption(args, 'round-steps', RECOMMENDED_ROUNDS.studentSteps, {
-      min: 1,
-      max: 1_000_000,
-      integer: true,
-    }),
-    disagreement: numberOption(args, 'disagreement', RECOMMENDED_ROUNDS.disagreement, {
-      min: 0,
-      max: 10_000,
-    }),
-    disagreementTemperature: RECOMMENDED_ROUNDS.disagreementTemperature,
-    learningRateFloor: RECOMMENDED_ROUNDS.learningRateFloor,
-    pipelined: onOff(args, 'pipelined', options.pipelined.default),
-  };
+  return pipeline;
 }

@@ -13,7 +13,7 @@ import {
   type Catalog,
 } from '../../shared/api.js';
 import type { ErrorInfo } from '../../shared/errors.js';
-import { JobResultSchema, type JobSpec } from '../../shared/job.js';
+import { DistillSettingsSchema, JobResultSchema, type JobSpec } from '../../shared/job.js';
 import {
   ProjectSetupSchema,
   recommendedRounds,
@@ -22,13 +22,8 @@ import {
   type ProjectSetup,
   type RunRecord,
 } from '../../shared/project.js';
-import {
-  RECOMMENDED_DISTILL,
-  RECOMMENDED_EPOCHS,
-  RECOMMENDED_METHOD_SETTINGS,
-  RECOMMENDED_ROUNDS,
-  startingMethodSettings,
-} from '../../shared/recommended.js';
+import { groupDefaults } from '../../shared/job-settings.js';
+import { RECOMMENDED_METHOD_SETTINGS, startingMethodSettings } from '../../shared/recommended.js';
 import { resolveSettings, type SettingFields } from '../../shared/settings.js';
 import type { FromTaskWorker, Task } from '../../shared/task-protocol.js';
 import type { WorkerLauncher } from '../../worker/engine/job/launcher.js';
@@ -76,18 +71,13 @@ export const DEFAULT_SETUP: ProjectSetup = {
     { name: 'soft-target', recommended: RECOMMENDED_METHOD_SETTINGS['soft-target'] ?? {} },
     'rounds',
   ),
-  samples: 4000,
-  distill: {
-    epochs: RECOMMENDED_EPOCHS,
-    batchSize: RECOMMENDED_ROUNDS.batchSize,
-    learningRate: RECOMMENDED_ROUNDS.learningRate,
-    temperature: 20,
-    ...RECOMMENDED_DISTILL,
-  },
+  samples: Number(groupDefaults('job', 'rounds')['samples']),
+  // Every job setting at its declared default in rounds (src/shared/job-settings.ts).
+  distill: DistillSettingsSchema.parse(groupDefaults('distill', 'rounds')),
   rounds: recommendedRounds(),
   testData: null,
-  holdout: 500,
-  seed: 1,
+  holdout: Number(groupDefaults('job', 'rounds')['holdout']),
+  seed: Number(groupDefaults('job', 'rounds')['seed']),
 };
 
 // The built-in example's input (LeNet-5 takes digits padded to 32x32).

@@ -32,7 +32,7 @@ function spec(
     student: 'lenet5-half',
     method: 'soft-target',
     methodSettings: { iterations: 6, batchSize: 30, tv: 50, l2: 5, jitter: 2, init: 'smooth' },
-    samples: 1,
+    samples: 10,
     holdout: 30,
     shardSize: 1,
     distill: {

@@ -1,0 +1,51 @@
+import { JOB_SETTINGS, type JobSetting, type Pipeline } from '../../../shared/job-settings.js';
+import type { ProjectSetup } from '../../../shared/project.js';
+
+/**
+ * The app's side of src/shared/job-settings.ts: which declared job settings
+ * the setup form shows, and reading and writing each one in a project's
+ * setup, so a setting declared there gets a field here with no code of its own.
+ */
+
+/** The pipeline a setup runs. */
+export function setupPipeline(setup: Pick<ProjectSetup, 'rounds'>): Pipeline {
+  return setup.rounds ? 'rounds' : 'two-stage';
+}
+
+/** The settings the form shows under "Advanced settings" for `pipeline` (the others are chosen up front). */
+export function advancedSettings(
+  pipeline: Pipeline,
+  settings: readonly JobSetting[] = JOB_SETTINGS,
+): JobSetting[] {
+  return settings.filter((s) => s.advanced && s.pipelines.includes(pipeline));
+}
+
+/** The test id of a setting's field: the command line's flag, so both name it the same. */
+export function settingTestId(setting: JobSetting): string {
+  return `job-${setting.flag}`;
+}
+
+type Group = Record<string, unknown>;
+
+function groupOf(setup: ProjectSetup, setting: JobSetting): Group | null {
+  if (setting.group === 'job') return setup as unknown as Group;
+  if (setting.group === 'distill') return setup.distill as unknown as Group;
+  return (setup.rounds as unknown as Group | null) ?? null;
+}
+
+/** A setting's value in a setup (undefined when its group is absent, e.g. rounds in two stages). */
+export function readSetting(setup: ProjectSetup, setting: JobSetting): number | boolean | undefined {
+  const value = groupOf(setup, setting)?.[setting.key];
+  return typeof value === 'number' || typeof value === 'boolean' ? value : undefined;
+}
+
+/** A copy of `setup` with one setting changed (unchanged when its group is absent). */
+export function writeSetting(
+  setup: ProjectSetup,
+  setting: JobSetting,
+  value: number | boolean,
+): ProjectSetup {
+  if (setting.group === 'job') return { ...setup, [setting.key]: value };
+  if (setting.group === 'distill') return { ...setup, distill: { ...setup.distill, [setting.key]: value } };
+  return setup.rounds ? { ...setup, rounds: { ...setup.rounds, [setting.key]: value } } : setup;
+}
