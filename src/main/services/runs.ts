@@ -31,6 +31,8 @@ export interface RunManagerDeps {
  */
 export class RunManager {
   private active: { projectId: string; runId: string; spec: JobSpec; task: RunningTask } | undefined;
+  /** The saving of the last run's outcome (its record), awaited by idle(). */
+  private finishing: Promise<void> | undefined;
 
   constructor(private readonly deps: RunManagerDeps) {}
 
@@ -99,7 +101,7 @@ export class RunManager {
       }
     });
     this.active = { projectId: project.id, runId, spec, task };
-    void task.outcome.then(async (outcome) => {
+    this.finishing = task.outcome.then(async (outcome) => {
       await writing;
       this.active = undefined;
       await this.finish(project.id, runId, spec, outcome);
@@ -143,7 +145,12 @@ export class RunManager {
 
   /** Waits until no run is active (tests). */
   async idle(): Promise<void> {
-    while (this.active) await this.active.task.outcome.then(() => new Promise((r) => setTimeout(r, 20)));
+    // Until the last run's record is saved, not only until its worker ended.
+    while (this.active || this.finishing) {
+      const finishing = this.finishing;
+      await finishing?.catch(() => undefined);
+      if (this.finishing === finishing && !this.active) this.finishing = undefined;
+    }
   }
 
   async events(spec: JobSpec): Promise<JobEvent[]> {
