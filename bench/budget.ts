@@ -16,8 +16,8 @@
  * disagreement term), zskd-rounds, noise-rounds; --disagreement W,
  * --round-steps N, --round-images N, --lr RATE and --temperature TAU (the
  * student's), --shift stored|relabel (random shifts of the student's images,
- * labelled by the stored answer or by the teacher), --mixup F, --fade F
- * (fractions of each batch blended or faded, labelled by the teacher) and
+ * labelled by the stored answer or by the teacher), --mixup F, --flip F, --fade F
+ * (fractions of each batch blended, mirrored or faded, labelled by the teacher) and
  * --set NAME=VALUE change single
  * settings (named in the run's key). --workers 2 runs synthesis in two
  * worker processes, as `distill` does on this machine, and --pipelined
@@ -50,6 +50,7 @@ const { values } = parseArgs({
     temperature: { type: 'string' },
     shift: { type: 'string' },
     mixup: { type: 'string' },
+    flip: { type: 'string' },
     fade: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
     gather: { type: 'boolean', default: false },
@@ -165,6 +166,7 @@ async function runOne(): Promise<void> {
     ...(values.temperature !== undefined ? [`tau${values.temperature}`] : []),
     ...(values.shift !== undefined ? [`shift-${values.shift}`] : []),
     ...(values.mixup !== undefined ? [`mixup${values.mixup}`] : []),
+    ...(values.flip !== undefined ? [`flip${values.flip}`] : []),
     ...(values.fade !== undefined ? [`fade${values.fade}`] : []),
     ...Object.entries(sets).map(([k, v]) => `${k}=${v}`),
   ].join(',');
@@ -193,6 +195,7 @@ async function runOne(): Promise<void> {
       augment: values.shift !== undefined,
       relabel: values.shift === 'relabel',
       mixup: Number(values.mixup ?? 0),
+      flip: Number(values.flip ?? 0),
       fade: Number(values.fade ?? 0),
     },
     testData: dataset!.data,

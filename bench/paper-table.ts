@@ -79,6 +79,7 @@ const distillSettings = {
   augment: values.augment === 'on',
   relabel: values.relabel === 'on',
   mixup: Number(values.mixup),
+  flip: 0,
   fade: Number(values.fade),
 };
 

@@ -300,6 +300,21 @@ export const JOB_SETTINGS = [
   },
   {
     group: 'distill',
+    key: 'flip',
+    flag: 'flip',
+    label: 'Mirrored images (training)',
+    description:
+      'Share of each batch mirrored left to right, labelled by the teacher (0 = off; for classes that look alike mirrored, e.g. clothing, not digits).',
+    pipelines: BOTH,
+    advanced: true,
+    kind: 'number',
+    min: 0,
+    max: 1,
+    integer: false,
+    default: RECOMMENDED_DISTILL.flip,
+  },
+  {
+    group: 'distill',
     key: 'mixup',
     flag: 'mixup',
     label: 'Blended images (training)',

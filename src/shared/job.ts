@@ -31,6 +31,8 @@ export const DistillSettingsSchema = z.object({
   relabel: z.boolean().default(false),
   /** Fraction of each batch replaced by teacher-labelled blends of two images. 0 = off. */
   mixup: declaredNumber('distill', 'mixup').default(0),
+  /** Fraction of each batch mirrored left to right, labelled by the teacher. 0 = off. */
+  flip: declaredNumber('distill', 'flip').default(0),
   /** Fraction of each batch faded toward the data mean, labelled by the teacher. 0 = off. */
   fade: declaredNumber('distill', 'fade').default(0),
 });

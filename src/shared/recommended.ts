@@ -27,7 +27,7 @@ export const RECOMMENDED_METHOD_SETTINGS: Readonly<
  * the recommended synthesis: 84.3% without shifts, 70.0% with; teacher-labelled blends of two
  * images, --mixup 0.5, 76.6%). Shifts, relabelling, blends and fading stay available.
  */
-export const RECOMMENDED_DISTILL = { augment: false, relabel: false, mixup: 0, fade: 0 } as const;
+export const RECOMMENDED_DISTILL = { augment: false, relabel: false, mixup: 0, fade: 0, flip: 0 } as const;
 
 /**
  * Distillation epochs: cheap next to synthesis, and the student keeps learning. The demo's

@@ -84,6 +84,10 @@ export function settingsSection(result: JobResult): string {
       'Blended images (teacher-labelled)',
       d.mixup > 0 ? `${formatInteger(d.mixup * 100)}% of each batch` : 'off',
     ],
+    [
+      'Mirrored images (teacher-labelled)',
+      d.flip > 0 ? `${formatInteger(d.flip * 100)}% of each batch` : 'off',
+    ],
     ['Faded images (teacher-labelled)', d.fade > 0 ? `${formatInteger(d.fade * 100)}% of each batch` : 'off'],
   ]);
   const run = keyValueTable([

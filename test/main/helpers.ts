@@ -67,6 +67,7 @@ export const TINY_SETUP = {
     augment: false,
     relabel: false,
     mixup: 0,
+    flip: 0,
     fade: 0,
   },
   testData: 'mnist-digits',

@@ -106,3 +106,33 @@ export function fadeBatch(
     for (let i = b * size; i < (b + 1) * size; i++) batch[i] = lambda * (batch[i] ?? 0);
   });
 }
+
+/**
+ * Mirrors a `fraction` of the images of a flat NHWC batch left to right, in
+ * place (for classes that look the same mirrored, e.g. clothing, not
+ * digits). Returns how many were mirrored.
+ */
+export function flipBatch(
+  batch: Float32Array,
+  count: number,
+  shape: readonly [number, number, number],
+  fraction: number,
+  rng: Rng,
+): number {
+  if (fraction <= 0) return 0;
+  const [h, w, c] = shape;
+  return rewriteSome(count, fraction, rng, (b) => {
+    for (let y = 0; y < h; y++) {
+      const row = (b * h + y) * w * c;
+      for (let x = 0; x < w >> 1; x++) {
+        const left = row + x * c;
+        const right = row + (w - 1 - x) * c;
+        for (let k = 0; k < c; k++) {
+          const v = batch[left + k] ?? 0;
+          batch[left + k] = batch[right + k] ?? 0;
+          batch[right + k] = v;
+        }
+      }
+    }
+  });
+}

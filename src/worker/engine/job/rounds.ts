@@ -63,7 +63,7 @@ export interface RoundsOptions {
   /** Batch size, peak learning rate, temperature and augmentation of the student's steps. */
   distill: Pick<
     DistillSettings,
-    'batchSize' | 'learningRate' | 'temperature' | 'augment' | 'relabel' | 'mixup' | 'fade'
+    'batchSize' | 'learningRate' | 'temperature' | 'augment' | 'relabel' | 'mixup' | 'flip' | 'fade'
   >;
   /** The input space of the images (shape, and the value of a black pixel for shifts). */
   space: InputSpace;

@@ -109,6 +109,7 @@ describe('distill with teacher-labelled augmentation', () => {
     augment: true,
     relabel: true,
     mixup: 0.5,
+    flip: 0,
     fade: 0.25,
   };
   const card: ModelCard = {

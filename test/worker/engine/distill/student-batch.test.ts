@@ -17,7 +17,7 @@ const data = {
   inputs: Float32Array.from({ length: count * 16 }, (_, j) => Math.floor(j / 16) + (j % 16) / 16),
   logits: Float32Array.from({ length: count * 3 }, (_, j) => j),
 };
-const plain: BatchAugmentation = { augment: false, relabel: false, mixup: 0, fade: 0 };
+const plain: BatchAugmentation = { augment: false, relabel: false, mixup: 0, fade: 0, flip: 0 };
 /** A stand-in teacher whose answer depends on the image: its sum, mean and first pixel. */
 const teacher = (x: tf.Tensor4D): tf.Tensor2D => {
   const flat = tf.reshape(x, [x.shape[0], 16]);
@@ -83,8 +83,23 @@ describe('studentBatch', () => {
     }
   });
 
+  it('mirrors images left to right, labelled by the teacher', () => {
+    const b = draw({ ...plain, flip: 1 });
+    const row = (image: number[], y: number) => image.slice(y * 4, y * 4 + 4);
+    const original = draw(plain).xs;
+    for (let img = 0; img < 3; img++) {
+      for (let y = 0; y < 4; y++) {
+        expect(row(b.xs.slice(img * 16, img * 16 + 16), y)).toEqual(
+          row(original.slice(img * 16, img * 16 + 16), y).reverse(),
+        );
+      }
+    }
+    expect(b.t).toEqual(b.ask);
+    expect(() => draw({ ...plain, flip: 1 }, 3, false)).toThrow(/need the teacher/);
+  });
+
   it('draws the same batch for the same seed', () => {
-    const settings = { augment: true, relabel: true, mixup: 0.5, fade: 0.5 };
+    const settings = { augment: true, relabel: true, mixup: 0.5, fade: 0.5, flip: 0.5 };
     expect(draw(settings, 9).xs).toEqual(draw(settings, 9).xs);
     expect(draw(settings, 9).xs).not.toEqual(draw(settings, 10).xs);
   });

@@ -43,6 +43,7 @@ function spec(
       augment: false,
       relabel: false,
       mixup: 0,
+      flip: 0,
       fade: 0,
     },
     seed: 5,

@@ -32,6 +32,7 @@ function spec(runDir: string, overrides: Partial<JobSpec> = {}): JobSpec {
       augment: true,
       relabel: false,
       mixup: 0,
+      flip: 0,
       fade: 0,
     },
     testData: 'mnist-digits',
@@ -123,6 +124,7 @@ describe('a job: synthesize -> distill -> evaluate', () => {
         augment: false,
         relabel: false,
         mixup: 0,
+        flip: 0,
         fade: 0,
       },
     });
