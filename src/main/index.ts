@@ -3,13 +3,19 @@
  * that hands validated requests to the services, and the services' workers
  * as utility processes. All engine work runs in those workers.
  */
-import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell } from 'electron';
 import Store from 'electron-store';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { IPC_CHANNELS } from '../shared/ipc-channels.js';
+import { APP_SCHEME, APP_SCHEME_PRIVILEGES, appPageUrl, appProtocolHandler } from './app-files.js';
 import { handleIpcRequest } from './ipc-handler.js';
-import { ALLOWED_PERMISSIONS, isAllowedNavigation, secureWebPreferences } from './security.js';
+import {
+  denyPermissions,
+  isAllowedExternalLink,
+  isAllowedNavigation,
+  secureWebPreferences,
+} from './security.js';
 import { electronDialogs } from './electron/dialogs.js';
 import { buildMenu } from './electron/menu.js';
 import { electronPdfPrinter } from './electron/print-pdf.js';
@@ -17,8 +23,11 @@ import { utilityLauncher } from './electron/utility-launcher.js';
 import { Services } from './services/services.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const appUrl =
-  process.env['ELECTRON_RENDERER_URL'] ?? pathToFileURL(path.join(here, '../renderer/index.html')).href;
+const rendererDir = path.join(here, '../renderer');
+const appUrl = appPageUrl({ isPackaged: app.isPackaged, devServerUrl: process.env['ELECTRON_RENDERER_URL'] });
+
+// The page is served from app://, registered before 'ready' as Electron requires.
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: APP_SCHEME_PRIVILEGES }]);
 
 if (!app.requestSingleInstanceLock()) app.quit();
 
@@ -49,12 +58,12 @@ function createWindow(): BrowserWindow {
     webPreferences: secureWebPreferences(path.join(here, '../preload/index.cjs')),
   });
   win.once('ready-to-show', () => win.show());
-  // No navigation away from the app and no new windows; links open in the user's browser.
+  // No navigation away from the app and no new windows; listed links open in the user's browser.
   win.webContents.on('will-navigate', (event, url) => {
     if (!isAllowedNavigation(url, appUrl)) event.preventDefault();
   });
   win.webContents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url);
+    if (isAllowedExternalLink(url)) void shell.openExternal(url);
     return { action: 'deny' };
   });
   void win.loadURL(appUrl);
@@ -62,6 +71,8 @@ function createWindow(): BrowserWindow {
 }
 
 void app.whenReady().then(() => {
+  protocol.handle(APP_SCHEME, appProtocolHandler(rendererDir));
+  denyPermissions(session.defaultSession);
   const root = app.getAppPath();
   const workerEnv = {
     DISTILL_STUDIO_ROOT: root,
@@ -81,9 +92,6 @@ void app.whenReady().then(() => {
   }
   const live = services;
 
-  session.defaultSession.setPermissionRequestHandler((_wc, permission, callback) =>
-    callback(ALLOWED_PERMISSIONS.includes(permission)),
-  );
   ipcMain.handle(IPC_CHANNELS.request, async (event, payload: unknown) => {
     const frame = event.senderFrame;
     const sender = frame ? { url: frame.url, isMainFrame: frame === event.sender.mainFrame } : null;

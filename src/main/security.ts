@@ -60,3 +60,52 @@ export function isTrustedSender(
 
 /** Permissions the app's pages may ask for: none (no camera, notifications, ...). */
 export const ALLOWED_PERMISSIONS: readonly string[] = [];
+
+/** The two permission hooks of an Electron session (structurally; no Electron import here). */
+export interface PermissionHooks {
+  setPermissionRequestHandler(
+    handler: (webContents: unknown, permission: string, callback: (granted: boolean) => void) => void,
+  ): void;
+  setPermissionCheckHandler(handler: (webContents: unknown, permission: string) => boolean): void;
+}
+
+/**
+ * Grants the app's pages only ALLOWED_PERMISSIONS (none), both when a page
+ * asks (request handler) and when Chromium checks without asking whether it
+ * has one (check handler: most web APIs check first and request only when
+ * the check fails, and with no check handler Electron grants the check).
+ */
+export function denyPermissions(session: PermissionHooks): void {
+  session.setPermissionRequestHandler((_webContents, permission, callback) =>
+    callback(ALLOWED_PERMISSIONS.includes(permission)),
+  );
+  session.setPermissionCheckHandler((_webContents, permission) => ALLOWED_PERMISSIONS.includes(permission));
+}
+
+/**
+ * The addresses the app may open in the user's browser, exactly. The app's
+ * pages link to no outside address today (no https link in src/renderer; a
+ * test keeps this list equal to the links there), so every request to open a
+ * window is refused; a page linked from the app goes here, address by
+ * address, never a whole site.
+ */
+export const EXTERNAL_LINKS: readonly string[] = [];
+
+/**
+ * Whether a window-open request for `target` may go to the user's browser:
+ * an https address without credentials whose origin, path and query are those
+ * of an entry of `allowed` (a fragment may differ: a heading on that page).
+ */
+export function isAllowedExternalLink(target: string, allowed: readonly string[] = EXTERNAL_LINKS): boolean {
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'https:' || url.username !== '' || url.password !== '') return false;
+  return allowed.some((entry) => {
+    const link = new URL(entry);
+    return link.origin === url.origin && link.pathname === url.pathname && link.search === url.search;
+  });
+}

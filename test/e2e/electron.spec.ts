@@ -29,6 +29,8 @@ test.describe('desktop shell', () => {
     try {
       const window = await app.firstWindow();
       await expect(window.getByTestId('backend')).toHaveText(/wasm|cpu|node/, { timeout: 60_000 });
+      // Served from the app's own scheme, not file:// (and not a development server).
+      expect(window.url()).toBe('app://distill-studio/index.html');
       // Isolated and sandboxed: the page sees neither Node nor Electron, only the bridge.
       expect(await window.evaluate(() => typeof (globalThis as { process?: unknown }).process)).toBe(
         'undefined',

@@ -7,6 +7,7 @@ import { invalidRequestError, type ApiReply, type AppEvent } from '../../shared/
 import { APP_CSP } from '../../shared/csp.js';
 import type { ErrorInfo } from '../../shared/errors.js';
 import { megabytes } from '../../shared/limits.js';
+import { contentTypeOf } from '../app-files.js';
 
 /** What the server needs from the services (a Services instance, or a fake in tests). */
 export interface ServedServices {
@@ -23,15 +24,6 @@ export interface BrowserServer {
 
 /** The most one API call may send: requests carry settings and paths, never file contents. */
 const MAX_BODY = 1024 * 1024;
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.json': 'application/json',
-};
 
 /**
  * Browser mode: serves the built renderer and the services to a browser on
@@ -225,7 +217,7 @@ async function serveStatic(root: string, pathname: string, res: ServerResponse):
     return;
   }
   res.writeHead(200, {
-    'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+    'content-type': contentTypeOf(file),
     'cache-control': 'no-cache',
   });
   res.end(await fs.readFile(file));
