@@ -94,13 +94,44 @@ describe('the feature-space model N(0, sigma R)', () => {
     tf.dispose([z, emp, y]);
   });
 
-  it('ZSKD class similarity is 1 on the diagonal and within [0, 1]', async () => {
-    const c = await classSimilarity(splitTeacher(teacher).logitsKernel());
-    expect(c).toHaveLength(10);
-    c.forEach((row, k) => {
-      expect(row[k]).toBeCloseTo(1, 6);
-      row.forEach((v) => expect(v).toBeGreaterThanOrEqual(0));
-    });
+  it('ZSKD class similarity: cosine of the class weight vectors, each row min-max normalised (by hand)', async () => {
+    // Four classes in a 2-feature logits layer (one column per class), of different lengths so
+    // that leaving out the L2 normalisation changes the result: (2,0), (0,3), (3,4), (-8,6).
+    // Unit vectors (1,0), (0,1), (0.6,0.8), (-0.8,0.6); their cosines C = Wn^T Wn:
+    //   [ 1    0    0.6  -0.8 ]
+    //   [ 0    1    0.8   0.6 ]
+    //   [ 0.6  0.8  1     0   ]
+    //   [-0.8  0.6  0     1   ]
+    // Row by row, (c - row min) / (row max - row min): rows 0 and 3 span [-0.8, 1] (width 1.8),
+    // rows 1 and 2 span [0, 1]. A min-max over the whole matrix first changes nothing (it is an
+    // increasing affine map, which the row step undoes), so it cannot show here; one instead of
+    // the row step gives row 1 = [4/9, 1, 8/9, 7/9].
+    const expected = [
+      [1, 0.8 / 1.8, 1.4 / 1.8, 0],
+      [0, 1, 0.8, 0.6],
+      [0.6, 0.8, 1, 0],
+      [0, 1.4 / 1.8, 0.8 / 1.8, 1],
+    ];
+    const before = tf.memory().numTensors;
+    const kernel = tf.tensor2d([
+      [2, 0, 3, -8],
+      [0, 3, 4, 6],
+    ]);
+    const c = await classSimilarity(kernel);
+    kernel.dispose();
+    expect(c).toHaveLength(4);
+    c.forEach((row, k) => row.forEach((v, j) => expect(v, `C[${k}][${j}]`).toBeCloseTo(expected[k]![j]!, 6)));
+    // Classes the teacher cannot tell apart (one weight vector) give a flat row: concentration 1 each.
+    const same = tf.tensor2d([
+      [1, 1],
+      [2, 2],
+    ]);
+    expect(await classSimilarity(same)).toEqual([
+      [1, 1],
+      [1, 1],
+    ]);
+    same.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
 
