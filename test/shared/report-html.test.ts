@@ -13,7 +13,14 @@ import {
 } from '../../src/shared/report-format.js';
 import { escapeHtml, REPORT_CSP, renderReportHtml, summarySentence } from '../../src/shared/report-html.js';
 import { niceTicks } from '../../src/shared/report-svg.js';
-import { CLASS_COUNTS, count, makeResult, section } from './report-fixture.js';
+import {
+  CLASS_COUNTS,
+  count,
+  makeResult,
+  section,
+  STUDENT_ERRORS,
+  TEACHER_ERRORS,
+} from './report-fixture.js';
 
 /** The numbers in a confusion table's cells, row by row, without the totals column. */
 function confusionCells(html: string, model: string): number[][] {
@@ -210,6 +217,134 @@ describe('renderReportHtml with a labelled test set', () => {
     expect(count(section(withGrid, 'transfer-set').split('grid-labels')[1] ?? '', '<span>')).toBe(10);
     // Something that is not base64 must not reach the attribute.
     expect(renderReportHtml(result, { gridPngBase64: '"><b>x' })).not.toContain('<img');
+  });
+});
+
+/** A percentage with `digits` decimals, worked out here rather than by the report's formatter. */
+function percent(numerator: number, denominator: number, digits: number): string {
+  return `${((100 * numerator) / denominator).toFixed(digits)}%`;
+}
+
+/** The key figures under the summary, label to value. */
+function keyFigureCards(html: string): Record<string, string> {
+  return Object.fromEntries(
+    [...html.matchAll(/<div class="value">([^<]*)<\/div><div class="label">([^<]*)<\/div>/g)].map((m) => [
+      m[2],
+      m[1],
+    ]),
+  );
+}
+
+describe('figures the report works out from the result', () => {
+  // The fixture's test set: CLASS_COUNTS images per class, TEACHER_ERRORS and STUDENT_ERRORS wrong
+  // answers per class, half of them (rounded down) labelled c+3 and the rest c+5. The expected
+  // figures below are derived from those counts, not read from the result the report is given.
+  const result = makeResult();
+  const html = renderReportHtml(result, {});
+  const total = CLASS_COUNTS.reduce((a, b) => a + b, 0);
+  const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+  const models = [
+    ['teacher', TEACHER_ERRORS],
+    ['student', STUDENT_ERRORS],
+  ] as const;
+
+  it('gives each confusion row its total and each cell its share of the row, shaded by that share', () => {
+    for (const [model, errors] of models) {
+      const start = html.indexOf(`<table class="confusion" data-model="${model}">`);
+      const table = html.slice(start, html.indexOf('</table>', start));
+      CLASS_COUNTS.forEach((n, c) => {
+        const e = errors[c]!;
+        const cells: [number, number][] = [
+          [c, n - e],
+          [(c + 3) % 10, Math.floor(e / 2)],
+          [(c + 5) % 10, e - Math.floor(e / 2)],
+        ];
+        for (const [p, k] of cells) {
+          const tip = `true ${c}, predicted ${p}: ${k} of ${n} (${percent(k, n, 1)})`;
+          expect(table, `${model} ${tip}`).toContain(`title="${tip}">${k}</td>`);
+        }
+        const shade = Math.round(((n - e) / n) * 100) / 100;
+        expect(table, `${model} class ${c}`).toContain(
+          `style="background:rgba(37,99,235,${shade});color:#fff" title="true ${c}, predicted ${c}:`,
+        );
+        expect(table, `${model} class ${c} total`).toContain(
+          `<td class="total">${n.toLocaleString('en-US')}</td>`,
+        );
+      });
+    }
+  });
+
+  it('draws each class bar at its share of right answers, in proportion from zero', () => {
+    const chart = section(html, 'per-class');
+    for (const [model, errors] of models) {
+      const bars = [
+        ...chart.matchAll(
+          /<rect class="bar" data-series="(\w+)" data-index="(\d+)"[^>]*height="([\d.]+)"[^>]*><title>([^<]*)<\/title>/g,
+        ),
+      ]
+        .filter((m) => m[1] === model)
+        .map((m) => ({ index: Number(m[2]), height: Number(m[3]), title: m[4] }));
+      expect(bars.map((b) => b.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      const accuracy = CLASS_COUNTS.map((n, c) => (n - errors[c]!) / n);
+      // Pixels per unit of accuracy, from the first bar; the others must match to the 0.1 px drawn.
+      const scale = bars[0]!.height / accuracy[0]!;
+      bars.forEach((bar, c) => {
+        expect(bar.title).toBe(
+          `${c}, ${model}: ${percent(CLASS_COUNTS[c]! - errors[c]!, CLASS_COUNTS[c]!, 1)}`,
+        );
+        expect(Math.abs(bar.height - accuracy[c]! * scale), `${model} bar ${c}`).toBeLessThanOrEqual(0.15);
+      });
+      expect(scale).toBeGreaterThan(100);
+    }
+  });
+
+  it('shows the accuracies, the accuracy kept and the compression as key figures', () => {
+    const teacherRight = total - sum(TEACHER_ERRORS);
+    const studentRight = total - sum(STUDENT_ERRORS);
+    expect(keyFigureCards(html)).toEqual({
+      'Student accuracy': percent(studentRight, total, 2),
+      'Teacher accuracy': percent(teacherRight, total, 2),
+      'Accuracy kept': percent(studentRight, teacherRight, 1),
+      // 61,706 / 15,426 = 4.0003 parameters; 250,000 / 64,000 = 3.906 bytes.
+      'Parameter compression': '4x',
+      'Size compression': '3.9x',
+    });
+  });
+
+  it('works out the accuracy kept from the two accuracies when the result does not state it', () => {
+    const unstated = renderReportHtml({ ...result, accuracyRatio: null }, {});
+    const kept = percent(total - sum(STUDENT_ERRORS), total - sum(TEACHER_ERRORS), 2);
+    expect(kept).toBe('98.97%');
+    expect(section(unstated, 'comparison')).toContain(`keeps ${kept}`);
+    expect(keyFigureCards(unstated)['Accuracy kept']).toBe('99.0%');
+    // And the stated ratio wins when there is one (it may come from more images than the confusion).
+    expect(section(renderReportHtml({ ...result, accuracyRatio: 0.5 }, {}), 'comparison')).toContain(
+      'keeps 50.00%',
+    );
+  });
+
+  it("compares size, work and speed as the teacher's figure over the student's", () => {
+    const table = section(html, 'comparison');
+    // FLOPs 846k / 212k = 3.99; latency 1.84 / 0.92 = 2 and 0.21 / 0.06 = 3.5 (ms per image).
+    expect(table).toMatch(
+      /Operations \(FLOPs\) per image<\/th><td class="num">846k<\/td><td class="num">212k<\/td><td>4x fewer</,
+    );
+    expect(table).toMatch(
+      /one at a time<\/th><td class="num">1.84 ms<\/td><td class="num">0.920 ms<\/td><td>2x faster</,
+    );
+    expect(table).toMatch(
+      /batches of 256<\/th><td class="num">0.210 ms<\/td><td class="num">0.060 ms<\/td><td>3.5x faster</,
+    );
+    // A student slower and larger than its teacher is said to be so, not "0.5x faster".
+    const slower = makeResult();
+    const student = slower.evaluation!.student;
+    student.latency = { ...student.latency!, msPerImageBatch1: 3.68 };
+    slower.student.fileBytes = 500_000;
+    const text = section(renderReportHtml(slower, {}), 'comparison');
+    expect(text).toMatch(
+      /one at a time<\/th><td class="num">1.84 ms<\/td><td class="num">3.68 ms<\/td><td>2x slower</,
+    );
+    expect(text).toContain('2x larger');
   });
 });
 
