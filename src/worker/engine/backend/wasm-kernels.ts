@@ -2,6 +2,7 @@ import type { KernelFunc } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 import { conv2DBackpropFilter, fastConv2DBackpropInput } from './wasm-conv-grads.js';
 import { fastBatchMatMul, unsortedSegmentSum } from './wasm-matmul.js';
+import { fastMaxPoolGrad } from './wasm-pool-grads.js';
 import { WASM, wasmKernel } from './wasm-kernel-util.js';
 
 /**
@@ -24,6 +25,7 @@ import { WASM, wasmKernel } from './wasm-kernel-util.js';
  * other shapes):
  * - Conv2DBackpropInput for stride 1: the input gradient, on every synthesis step.
  * - BatchMatMul with a transposed 2-D operand: dense layers' gradients.
+ * - MaxPoolGrad: max-pooling layers' input gradient, on every step.
  */
 
 /** Names of the kernels registered or replaced by {@link registerWasmTrainingKernels}. */
@@ -32,6 +34,7 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
   tf.UnsortedSegmentSum,
   tf.Conv2DBackpropInput,
   tf.BatchMatMul,
+  tf.MaxPoolGrad,
 ];
 
 // Our replacement kernel functions, so that registering twice never wraps a wrapper.
@@ -65,4 +68,5 @@ export function registerWasmTrainingKernels(): void {
   add(tf.UnsortedSegmentSum, unsortedSegmentSum);
   replace(tf.Conv2DBackpropInput, fastConv2DBackpropInput);
   replace(tf.BatchMatMul, fastBatchMatMul);
+  replace(tf.MaxPoolGrad, fastMaxPoolGrad);
 }

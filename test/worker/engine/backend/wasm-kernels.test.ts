@@ -169,6 +169,52 @@ describe('Conv2DBackpropInput on wasm (faster for stride 1)', () => {
   );
 });
 
+describe('MaxPoolGrad on wasm (over wasm memory)', () => {
+  const cases: {
+    size: [number, number];
+    channels: number;
+    window: number;
+    stride: number;
+    pad: 'valid' | 'same';
+  }[] = [
+    { size: [28, 28], channels: 6, window: 2, stride: 2, pad: 'valid' },
+    { size: [11, 9], channels: 3, window: 3, stride: 2, pad: 'valid' },
+    { size: [11, 9], channels: 3, window: 3, stride: 2, pad: 'same' },
+    { size: [7, 8], channels: 2, window: 3, stride: 1, pad: 'same' },
+    { size: [5, 5], channels: 1, window: 2, stride: 2, pad: 'same' },
+  ];
+
+  it.each(cases)(
+    'matches cpu: size $size, $channels channels, window $window, stride $stride, pad $pad',
+    async (c) => {
+      const xShape: [number, number, number, number] = [3, ...c.size, c.channels];
+      const xValues = normals(8, tf.util.sizeFromShape(xShape));
+      await expectSameOnBothBackends(() => {
+        const x = tf.tensor4d(xValues, xShape);
+        const outShape = tf.maxPool(x, c.window, c.stride, c.pad).shape;
+        const dy = tf.tensor(normals(9, tf.util.sizeFromShape(outShape)), outShape);
+        return [
+          tf.grad((input: tf.Tensor) =>
+            tf.sum(tf.mul(tf.maxPool(input as tf.Tensor4D, c.window, c.stride, c.pad), dy)),
+          )(x),
+        ];
+      }, 1e-6);
+    },
+  );
+
+  it("gives a tied window's gradient to its first largest input, as cpu does (ReLU zeros)", async () => {
+    // Whole windows of zeros, as after a ReLU: every input ties.
+    const values = Float32Array.from({ length: 2 * 4 * 4 * 2 }, (_, i) => (i % 5 === 0 ? 1 + (i % 3) : 0));
+    await expectSameOnBothBackends(() => {
+      const x = tf.tensor4d(values, [2, 4, 4, 2]);
+      const dy = tf.tensor4d(normals(10, 2 * 2 * 2 * 2), [2, 2, 2, 2]);
+      return [
+        tf.grad((input: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(input as tf.Tensor4D, 2, 2, 'valid'), dy)))(x),
+      ];
+    }, 1e-7);
+  });
+});
+
 describe('BatchMatMul on wasm (faster with a transposed operand)', () => {
   it('matches cpu for every transpose combination, in 2-D and batched', async () => {
     const a = normals(8, 6 * 5);
