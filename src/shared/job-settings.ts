@@ -1,4 +1,9 @@
-import { RECOMMENDED_DISTILL, RECOMMENDED_EPOCHS, RECOMMENDED_ROUNDS } from './recommended.js';
+import {
+  RECOMMENDED_DISTILL,
+  RECOMMENDED_EPOCHS,
+  RECOMMENDED_ROUND_DISTILL,
+  RECOMMENDED_ROUNDS,
+} from './recommended.js';
 
 /**
  * The job's own settings (everything but the synthesis method's, which each
@@ -284,7 +289,7 @@ export const JOB_SETTINGS = [
     pipelines: BOTH,
     advanced: true,
     kind: 'boolean',
-    default: RECOMMENDED_DISTILL.augment,
+    default: { rounds: RECOMMENDED_ROUND_DISTILL.augment, 'two-stage': RECOMMENDED_DISTILL.augment },
   },
   {
     group: 'distill',
@@ -296,7 +301,7 @@ export const JOB_SETTINGS = [
     pipelines: BOTH,
     advanced: true,
     kind: 'boolean',
-    default: RECOMMENDED_DISTILL.relabel,
+    default: { rounds: RECOMMENDED_ROUND_DISTILL.relabel, 'two-stage': RECOMMENDED_DISTILL.relabel },
   },
   {
     group: 'distill',

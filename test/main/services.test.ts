@@ -7,6 +7,7 @@ import { JobSpecSchema } from '../../src/shared/job.js';
 import { recommendedRounds, type Project } from '../../src/shared/project.js';
 import {
   RECOMMENDED_DISTILL,
+  RECOMMENDED_ROUND_DISTILL,
   RECOMMENDED_METHOD_SETTINGS,
   RECOMMENDED_ROUND_METHOD_SETTINGS,
   RECOMMENDED_ROUNDS,
@@ -121,7 +122,7 @@ describe('services: projects', () => {
       ...recommended,
       ...RECOMMENDED_ROUND_METHOD_SETTINGS['soft-target'],
     });
-    expect(fresh.distill).toMatchObject(RECOMMENDED_DISTILL);
+    expect(fresh.distill).toMatchObject({ ...RECOMMENDED_DISTILL, ...RECOMMENDED_ROUND_DISTILL });
     expect(
       (await call(services, 'projects.update', { projectId: fresh.id, setup: {} })).methodSettings,
     ).toEqual(fresh.methodSettings);

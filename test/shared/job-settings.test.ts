@@ -7,6 +7,7 @@ import {
   advancedSettings,
   readSetting,
   settingTestId,
+  withPipelineDefaults,
   writeSetting,
 } from '../../src/renderer/src/lib/job-form.js';
 import { DistillSettingsSchema, JobSpecSchema, RoundsSettingsSchema } from '../../src/shared/job.js';
@@ -122,5 +123,18 @@ describe('job settings, declared once', () => {
     );
     expect(readJobSettings(args([]), 'distill', 'two-stage')['batchSize']).toBe(64);
     expect(readJobSettings(args([]), 'distill', 'rounds')['batchSize']).toBe(128);
+  });
+});
+
+describe('switching pipelines in the app', () => {
+  it("moves the settings still at their defaults to the other pipeline's, and keeps chosen ones", () => {
+    const twoStage = withPipelineDefaults({ ...DEFAULT_SETUP, rounds: null }, 'rounds', 'two-stage');
+    expect(twoStage.distill).toMatchObject({ batchSize: 64, augment: false, relabel: false });
+    const chosen = { ...DEFAULT_SETUP, rounds: null, distill: { ...DEFAULT_SETUP.distill, batchSize: 100 } };
+    const kept = withPipelineDefaults(chosen, 'rounds', 'two-stage');
+    expect(kept.distill.batchSize).toBe(100);
+    expect(kept.distill.augment).toBe(false);
+    const back = withPipelineDefaults({ ...twoStage, rounds: DEFAULT_SETUP.rounds }, 'two-stage', 'rounds');
+    expect(back).toEqual(DEFAULT_SETUP);
   });
 });

@@ -1,4 +1,9 @@
-import { JOB_SETTINGS, type JobSetting, type Pipeline } from '../../../shared/job-settings.js';
+import {
+  JOB_SETTINGS,
+  settingDefault,
+  type JobSetting,
+  type Pipeline,
+} from '../../../shared/job-settings.js';
 import type { ProjectSetup } from '../../../shared/project.js';
 
 /**
@@ -48,4 +53,25 @@ export function writeSetting(
   if (setting.group === 'job') return { ...setup, [setting.key]: value };
   if (setting.group === 'distill') return { ...setup, distill: { ...setup.distill, [setting.key]: value } };
   return setup.rounds ? { ...setup, rounds: { ...setup.rounds, [setting.key]: value } } : setup;
+}
+
+/**
+ * The setup after its pipeline changed from `from` to `to`: every job
+ * setting still at its default for `from` takes its default for `to`
+ * (e.g. the student's batch, shifts); values the user chose are kept.
+ */
+export function withPipelineDefaults(
+  setup: ProjectSetup,
+  from: Pipeline,
+  to: Pipeline,
+  settings: readonly JobSetting[] = JOB_SETTINGS,
+): ProjectSetup {
+  let next = setup;
+  for (const setting of settings) {
+    const current = readSetting(next, setting);
+    if (current !== undefined && current === settingDefault(setting, from)) {
+      next = writeSetting(next, setting, settingDefault(setting, to));
+    }
+  }
+  return next;
 }
