@@ -12,15 +12,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { APP_VERSION } from '../src/worker/engine/app-info.js';
+import { APP_VERSION } from '../src/engine/app-info.js';
 import {
   initBackend,
   parseBackendName,
   type BackendInfo,
   type BackendName,
-} from '../src/worker/engine/backend/select.js';
-import { tf, tfl } from '../src/worker/engine/tf.js';
-import { writeFileAtomic } from '../src/worker/engine/util/atomic-fs.js';
+} from '../src/engine/backend/select.js';
+import { tf, tfl } from '../src/engine/tf.js';
+import { writeFileAtomic } from '../src/engine/util/atomic-fs.js';
 
 const { values } = parseArgs({
   options: {

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { escapeHtml } from '../src/shared/report-format.js';
-import { writeFileAtomic } from '../src/worker/engine/util/atomic-fs.js';
+import { writeFileAtomic } from '../src/engine/util/atomic-fs.js';
 
 const { values } = parseArgs({
   options: { dataset: { type: 'string', default: 'mnist' }, runs: { type: 'string' } },

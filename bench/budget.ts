@@ -29,11 +29,11 @@ import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/shared/duration.js';
 import type { JobResult, JobSpec } from '../src/shared/job.js';
 import { RECOMMENDED_ROUNDS, startingMethodSettings } from '../src/shared/recommended.js';
-import { initBackend } from '../src/worker/engine/backend/select.js';
-import { runJob } from '../src/worker/engine/job/run-job.js';
-import { WorkerPool } from '../src/worker/engine/job/worker-pool.js';
-import { getSynthesisMethod } from '../src/worker/engine/synthesis/registry.js';
-import { writeFileAtomic } from '../src/worker/engine/util/atomic-fs.js';
+import { initBackend } from '../src/engine/backend/select.js';
+import { runJob } from '../src/engine/job/run-job.js';
+import { WorkerPool } from '../src/engine/job/worker-pool.js';
+import { getSynthesisMethod } from '../src/engine/synthesis/registry.js';
+import { writeFileAtomic } from '../src/engine/util/atomic-fs.js';
 
 const { values } = parseArgs({
   options: {

@@ -9,8 +9,8 @@
 import '@tensorflow/tfjs-backend-wasm';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { writeFileSync } from 'node:fs';
-import { fastMaxPoolGrad } from '../src/worker/engine/backend/wasm-pool-grads.js';
-import { tf } from '../src/worker/engine/tf.js';
+import { fastMaxPoolGrad } from '../src/engine/backend/wasm-pool-grads.js';
+import { tf } from '../src/engine/tf.js';
 
 await tf.setBackend('wasm');
 const native = tf.getKernel(tf.MaxPoolGrad, 'wasm') as KernelConfig;

@@ -11,8 +11,8 @@ import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { JobSpecSchema } from '../src/shared/job.js';
-import { initBackend } from '../src/worker/engine/backend/select.js';
-import { runJob } from '../src/worker/engine/job/run-job.js';
+import { initBackend } from '../src/engine/backend/select.js';
+import { runJob } from '../src/engine/job/run-job.js';
 
 const { values } = parseArgs({
   options: {

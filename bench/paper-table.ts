@@ -16,20 +16,20 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { JobEvent, JobResult } from '../src/shared/job.js';
-import { APP_VERSION } from '../src/worker/engine/app-info.js';
-import { initBackend } from '../src/worker/engine/backend/select.js';
-import { resolveDataset } from '../src/worker/engine/data/datasets.js';
-import { toInputTensor } from '../src/worker/engine/data/preprocess.js';
-import { distill } from '../src/worker/engine/distill/distill.js';
-import { runJob } from '../src/worker/engine/job/run-job.js';
-import { getSynthesisMethod } from '../src/worker/engine/synthesis/registry.js';
-import { WorkerPool } from '../src/worker/engine/job/worker-pool.js';
-import { loadClassifier } from '../src/worker/engine/models/classifier.js';
-import { buildPreset } from '../src/worker/engine/models/presets.js';
-import { inputSpace } from '../src/worker/engine/synthesis/init.js';
-import { tf } from '../src/worker/engine/tf.js';
-import { accuracyOf, trainClassifier } from '../src/worker/engine/train/train-classifier.js';
-import { writeFileAtomic } from '../src/worker/engine/util/atomic-fs.js';
+import { APP_VERSION } from '../src/engine/app-info.js';
+import { initBackend } from '../src/engine/backend/select.js';
+import { resolveDataset } from '../src/engine/data/datasets.js';
+import { toInputTensor } from '../src/engine/data/preprocess.js';
+import { distill } from '../src/engine/distill/distill.js';
+import { runJob } from '../src/engine/job/run-job.js';
+import { getSynthesisMethod } from '../src/engine/synthesis/registry.js';
+import { WorkerPool } from '../src/engine/job/worker-pool.js';
+import { loadClassifier } from '../src/engine/models/classifier.js';
+import { buildPreset } from '../src/engine/models/presets.js';
+import { inputSpace } from '../src/engine/synthesis/init.js';
+import { tf } from '../src/engine/tf.js';
+import { accuracyOf, trainClassifier } from '../src/engine/train/train-classifier.js';
+import { writeFileAtomic } from '../src/engine/util/atomic-fs.js';
 
 const { values } = parseArgs({
   options: {

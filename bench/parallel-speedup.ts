@@ -10,11 +10,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { APP_VERSION } from '../src/worker/engine/app-info.js';
-import { initBackend } from '../src/worker/engine/backend/select.js';
-import { runJob } from '../src/worker/engine/job/run-job.js';
-import { WorkerPool } from '../src/worker/engine/job/worker-pool.js';
-import { writeFileAtomic } from '../src/worker/engine/util/atomic-fs.js';
+import { APP_VERSION } from '../src/engine/app-info.js';
+import { initBackend } from '../src/engine/backend/select.js';
+import { runJob } from '../src/engine/job/run-job.js';
+import { WorkerPool } from '../src/engine/job/worker-pool.js';
+import { writeFileAtomic } from '../src/engine/util/atomic-fs.js';
 
 const { values } = parseArgs({
   options: {

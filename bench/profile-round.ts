@@ -11,14 +11,14 @@
 import { parseArgs } from 'node:util';
 import { RECOMMENDED_METHOD_SETTINGS, RECOMMENDED_ROUNDS } from '../src/shared/recommended.js';
 import { resolveSettings } from '../src/shared/settings.js';
-import { initBackend } from '../src/worker/engine/backend/select.js';
-import { loadClassifier } from '../src/worker/engine/models/classifier.js';
-import { buildPreset } from '../src/worker/engine/models/presets.js';
-import { distillationLoss } from '../src/worker/engine/synthesis/losses.js';
-import { softTargetMethod } from '../src/worker/engine/synthesis/soft-target.js';
-import { tf } from '../src/worker/engine/tf.js';
-import { ScheduledAdam } from '../src/worker/engine/train/schedule.js';
-import { writeFileAtomic } from '../src/worker/engine/util/atomic-fs.js';
+import { initBackend } from '../src/engine/backend/select.js';
+import { loadClassifier } from '../src/engine/models/classifier.js';
+import { buildPreset } from '../src/engine/models/presets.js';
+import { distillationLoss } from '../src/engine/synthesis/losses.js';
+import { softTargetMethod } from '../src/engine/synthesis/soft-target.js';
+import { tf } from '../src/engine/tf.js';
+import { ScheduledAdam } from '../src/engine/train/schedule.js';
+import { writeFileAtomic } from '../src/engine/util/atomic-fs.js';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '20' } } });
 const iterations = Number(values.iterations);

@@ -1,4 +1,4 @@
-import type { BackendInfo } from '../worker/engine/backend/select.js';
+import type { BackendInfo } from '../engine/backend/select.js';
 import type { ProgressBar } from './progress-bar.js';
 
 /** One command-line option: its type and the one line `--help` shows. */

@@ -1,7 +1,7 @@
 import { formatErrorLine } from '../shared/errors.js';
-import { APP_VERSION } from '../worker/engine/app-info.js';
-import { initBackend, parseBackendName } from '../worker/engine/backend/select.js';
-import { toErrorInfo, UserError } from '../worker/engine/errors.js';
+import { APP_VERSION } from '../engine/app-info.js';
+import { initBackend, parseBackendName } from '../engine/backend/select.js';
+import { toErrorInfo, UserError } from '../engine/errors.js';
 import { parseCommandArgs } from './args.js';
 import { GLOBAL_OPTIONS, type Command, type CommandContext, type OptionSpec } from './command.js';
 import { backendsCommand } from './commands/backends.js';

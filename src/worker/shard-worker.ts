@@ -4,11 +4,11 @@
  * file and reports its entry. Started by the engine's WorkerPool.
  */
 import { ToShardWorkerSchema, type FromShardWorker } from '../shared/worker-protocol.js';
-import { initBackend, parseBackendName } from './engine/backend/select.js';
-import { toErrorInfo } from './engine/errors.js';
-import { loadStudent, synthesizeShard } from './engine/job/shards.js';
-import { loadClassifier, type LoadedClassifier } from './engine/models/classifier.js';
-import { getSynthesisMethod } from './engine/synthesis/registry.js';
+import { initBackend, parseBackendName } from '../engine/backend/select.js';
+import { toErrorInfo } from '../engine/errors.js';
+import { loadStudent, synthesizeShard } from '../engine/job/shards.js';
+import { loadClassifier, type LoadedClassifier } from '../engine/models/classifier.js';
+import { getSynthesisMethod } from '../engine/synthesis/registry.js';
 import { resolveSettings } from '../shared/settings.js';
 
 const teachers = new Map<string, LoadedClassifier>();

@@ -6,13 +6,13 @@
 import { cpus } from 'node:os';
 import type { JobEvent } from '../shared/job.js';
 import { ToTaskWorkerSchema, type FromTaskWorker, type Task } from '../shared/task-protocol.js';
-import { initBackend, type BackendInfo } from './engine/backend/select.js';
-import { toErrorInfo, UserError } from './engine/errors.js';
-import { runJob } from './engine/job/run-job.js';
-import { WorkerPool } from './engine/job/worker-pool.js';
-import { buildCatalog } from './engine/catalog.js';
-import { importProjectTeacher } from './engine/models/project-teacher.js';
-import { writeReport } from './engine/report/write-report.js';
+import { initBackend, type BackendInfo } from '../engine/backend/select.js';
+import { toErrorInfo, UserError } from '../engine/errors.js';
+import { runJob } from '../engine/job/run-job.js';
+import { WorkerPool } from '../engine/job/worker-pool.js';
+import { buildCatalog } from '../engine/catalog.js';
+import { importProjectTeacher } from '../engine/models/project-teacher.js';
+import { writeReport } from '../engine/report/write-report.js';
 import { parentChannel } from './parent-channel.js';
 
 const channel = parentChannel();

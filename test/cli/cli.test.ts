@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeCifar10Binary } from '../../src/worker/engine/data/cifar.js';
+import { writeCifar10Binary } from '../../src/engine/data/cifar.js';
 import { runCli } from './helpers.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'distill-cli-'));

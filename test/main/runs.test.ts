@@ -6,7 +6,7 @@ import { memoryStore } from '../../src/main/services/project-store.js';
 import { Services } from '../../src/main/services/services.js';
 import type { AppEvent } from '../../src/shared/api.js';
 import type { Project } from '../../src/shared/project.js';
-import { forkLauncher, type WorkerLauncher } from '../../src/worker/engine/job/launcher.js';
+import { forkLauncher, type WorkerLauncher } from '../../src/engine/job/launcher.js';
 import { call, makeServices, refused, TINY_ROUNDS, TINY_SETUP, waitFor } from './helpers.js';
 
 const cleanups: (() => void)[] = [];

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { resolveDataset } from '../../worker/engine/data/datasets.js';
-import { UserError } from '../../worker/engine/errors.js';
-import { evaluate } from '../../worker/engine/eval/evaluate.js';
-import { loadClassifier } from '../../worker/engine/models/classifier.js';
-import { writeFileAtomic } from '../../worker/engine/util/atomic-fs.js';
+import { resolveDataset } from '../../engine/data/datasets.js';
+import { UserError } from '../../engine/errors.js';
+import { evaluate } from '../../engine/eval/evaluate.js';
+import { loadClassifier } from '../../engine/models/classifier.js';
+import { writeFileAtomic } from '../../engine/util/atomic-fs.js';
 import { onePositional, stringOption } from '../args.js';
 import type { Command } from '../command.js';
 import { normalisationOptions, parseNormalisation } from './normalisation.js';

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { loadClassifier } from '../../worker/engine/models/classifier.js';
-import { PRESETS } from '../../worker/engine/models/presets.js';
-import { formatCount, modelStats, type ModelStats } from '../../worker/engine/models/stats.js';
-import type { tfl } from '../../worker/engine/tf.js';
+import { loadClassifier } from '../../engine/models/classifier.js';
+import { PRESETS } from '../../engine/models/presets.js';
+import { formatCount, modelStats, type ModelStats } from '../../engine/models/stats.js';
+import type { tfl } from '../../engine/tf.js';
 import { onePositional } from '../args.js';
 import type { Command } from '../command.js';
 

@@ -1,5 +1,5 @@
 import type { SettingField } from '../../shared/settings.js';
-import { SYNTHESIS_METHODS } from '../../worker/engine/synthesis/registry.js';
+import { SYNTHESIS_METHODS } from '../../engine/synthesis/registry.js';
 import type { Command } from '../command.js';
 
 function describeField(name: string, field: SettingField): string {

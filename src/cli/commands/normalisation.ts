@@ -1,5 +1,5 @@
-import { UserError } from '../../worker/engine/errors.js';
-import type { NormalisationOverride } from '../../worker/engine/models/classifier.js';
+import { UserError } from '../../engine/errors.js';
+import type { NormalisationOverride } from '../../engine/models/classifier.js';
 import type { Command, ParsedArgs } from '../command.js';
 
 /** Flags that state how an imported model expects its pixels normalised. */

@@ -1,5 +1,5 @@
-import { listPresets } from '../../worker/engine/models/presets.js';
-import { formatCount, modelStats } from '../../worker/engine/models/stats.js';
+import { listPresets } from '../../engine/models/presets.js';
+import { formatCount, modelStats } from '../../engine/models/stats.js';
 import type { Command } from '../command.js';
 
 /** `presets`: the architectures a teacher or student can be built from. */

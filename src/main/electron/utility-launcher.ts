@@ -1,5 +1,5 @@
 import { utilityProcess } from 'electron';
-import type { WorkerLauncher } from '../../worker/engine/job/launcher.js';
+import type { WorkerLauncher } from '../../engine/job/launcher.js';
 
 /**
  * Starts task workers as Electron utility processes (Node in a separate,

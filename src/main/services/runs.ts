@@ -6,7 +6,7 @@ import type { Project, RunRecord } from '../../shared/project.js';
 import { ServiceError } from './service-error.js';
 import type { ProjectStore } from './project-store.js';
 import { startTask, type RunningTask, type TaskOutcome } from './tasks.js';
-import type { WorkerLauncher } from '../../worker/engine/job/launcher.js';
+import type { WorkerLauncher } from '../../engine/job/launcher.js';
 
 /** Files the services add to a run folder (the engine writes the rest). */
 export const EVENTS_FILE = 'events.jsonl';

@@ -26,7 +26,7 @@ import { groupDefaults } from '../../shared/job-settings.js';
 import { RECOMMENDED_METHOD_SETTINGS, startingMethodSettings } from '../../shared/recommended.js';
 import { resolveSettings, type SettingFields } from '../../shared/settings.js';
 import type { FromTaskWorker, Task } from '../../shared/task-protocol.js';
-import type { WorkerLauncher } from '../../worker/engine/job/launcher.js';
+import type { WorkerLauncher } from '../../engine/job/launcher.js';
 import { ProjectStore, type KeyValueStore } from './project-store.js';
 import { RunManager } from './runs.js';
 import { ServiceError } from './service-error.js';

@@ -1,6 +1,6 @@
 import { FromTaskWorkerSchema, type FromTaskWorker, type Task } from '../../shared/task-protocol.js';
 import type { ErrorInfo } from '../../shared/errors.js';
-import type { WorkerLauncher } from '../../worker/engine/job/launcher.js';
+import type { WorkerLauncher } from '../../engine/job/launcher.js';
 
 /** How a task ended. */
 export type TaskOutcome =

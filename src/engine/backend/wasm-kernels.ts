@@ -1,0 +1,72 @@
+import type { KernelFunc } from '@tensorflow/tfjs-core';
+import { tf } from '../tf.js';
+import { conv2DBackpropFilter, fastConv2DBackpropInput } from './wasm-conv-grads.js';
+import { fastBatchMatMul, unsortedSegmentSum } from './wasm-matmul.js';
+import { fastMaxPoolGrad } from './wasm-pool-grads.js';
+import { WASM, wasmKernel } from './wasm-kernel-util.js';
+
+/**
+ * What the TensorFlow.js wasm backend (4.22) needs to train conv nets fast.
+ *
+ * It ships every forward kernel our models use and most gradient kernels
+ * (Conv2DBackpropInput, MaxPoolGrad, AvgPoolGrad, the element-wise ones),
+ * but not `Conv2DBackpropFilter`, so no conv layer can be trained on it.
+ * Every other kernel that the gradients of our model families need (LeNet,
+ * AlexNet with dropout and batch norm, CIFAR ResNets with batch norm in
+ * training mode, and the gradient with respect to the input image) is
+ * present: test/engine/backend/wasm-kernels.test.ts takes those
+ * gradients on wasm and compares them with the cpu backend.
+ *
+ * Added, because wasm has none:
+ * - Conv2DBackpropFilter: conv layers' weight gradients.
+ * - UnsortedSegmentSum: the gradient of tf.gather (augmentations).
+ * Replaced, because the wasm version is several times slower than it could
+ * be on shapes every training step has (each falls back to the original for
+ * other shapes):
+ * - Conv2DBackpropInput for stride 1: the input gradient, on every synthesis step.
+ * - BatchMatMul with a transposed 2-D operand: dense layers' gradients.
+ * - MaxPoolGrad: max-pooling layers' input gradient, on every step.
+ */
+
+/** Names of the kernels registered or replaced by {@link registerWasmTrainingKernels}. */
+export const WASM_TRAINING_KERNELS: readonly string[] = [
+  tf.Conv2DBackpropFilter,
+  tf.UnsortedSegmentSum,
+  tf.Conv2DBackpropInput,
+  tf.BatchMatMul,
+  tf.MaxPoolGrad,
+];
+
+// Our replacement kernel functions, so that registering twice never wraps a wrapper.
+const ours = new WeakSet<KernelFunc>();
+
+function add(kernelName: string, kernelFunc: KernelFunc): void {
+  // A kernel some later tfjs version provides itself is left alone.
+  if (wasmKernel(kernelName)) return;
+  ours.add(kernelFunc);
+  tf.registerKernel({ kernelName, backendName: WASM, kernelFunc });
+}
+
+function replace(kernelName: string, wrap: (native: KernelFunc) => KernelFunc): void {
+  const native = wasmKernel(kernelName);
+  if (!native || ours.has(native.kernelFunc)) return;
+  const kernelFunc = wrap(native.kernelFunc);
+  ours.add(kernelFunc);
+  tf.unregisterKernel(kernelName, WASM);
+  // Keeping the original setupFunc matters: it binds the wasm function that
+  // the original kernelFunc (which ours calls) uses, when the backend starts.
+  tf.registerKernel({ ...native, kernelFunc });
+}
+
+/**
+ * Registers the added and faster training kernels for the 'wasm' backend.
+ * Safe to call more than once, and before or after the backend starts
+ * (the kernels need no setup of their own).
+ */
+export function registerWasmTrainingKernels(): void {
+  add(tf.Conv2DBackpropFilter, conv2DBackpropFilter);
+  add(tf.UnsortedSegmentSum, unsortedSegmentSum);
+  replace(tf.Conv2DBackpropInput, fastConv2DBackpropInput);
+  replace(tf.BatchMatMul, fastBatchMatMul);
+  replace(tf.MaxPoolGrad, fastMaxPoolGrad);
+}

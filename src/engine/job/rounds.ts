@@ -1,0 +1,400 @@
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { DistillSettings, RoundPoint, RoundsSettings } from '../../shared/job.js';
+import type { ModelCard } from '../../shared/model-card.js';
+import { restoreCheckpoint, saveCheckpoint } from '../distill/checkpoint.js';
+import { needsTeacher, studentBatch } from '../distill/student-batch.js';
+import type { InputSpace } from '../synthesis/init.js';
+import { distillationLoss } from '../synthesis/losses.js';
+import type { SynthesisProgress } from '../synthesis/method.js';
+import { tf, type tfl } from '../tf.js';
+import { cosineRate, ScheduledAdam } from '../train/schedule.js';
+import { optimizeStep } from '../train/step.js';
+import { UserError } from '../errors.js';
+import type { PlannedShard, ShardEntry, TransferSetStore } from '../transfer/store.js';
+import { Rng } from '../util/rng.js';
+import type { ShardRunner, StudentRef } from './shards.js';
+
+/** The growing transfer set in memory: every round's images and the teacher's logits on them. */
+export class ImagePool {
+  count = 0;
+  private inputs: Float32Array;
+  private logits: Float32Array;
+
+  constructor(
+    readonly pixelsPerImage: number,
+    readonly numClasses: number,
+  ) {
+    this.inputs = new Float32Array(0);
+    this.logits = new Float32Array(0);
+  }
+
+  add(batch: { count: number; inputs: Float32Array; logits: Float32Array }): void {
+    const needed = this.count + batch.count;
+    if (needed * this.pixelsPerImage > this.inputs.length) {
+      const capacity = Math.max(needed, this.count * 2);
+      const inputs = new Float32Array(capacity * this.pixelsPerImage);
+      inputs.set(this.inputs.subarray(0, this.count * this.pixelsPerImage));
+      const logits = new Float32Array(capacity * this.numClasses);
+      logits.set(this.logits.subarray(0, this.count * this.numClasses));
+      this.inputs = inputs;
+      this.logits = logits;
+    }
+    this.inputs.set(
+      batch.inputs.subarray(0, batch.count * this.pixelsPerImage),
+      this.count * this.pixelsPerImage,
+    );
+    this.logits.set(batch.logits.subarray(0, batch.count * this.numClasses), this.count * this.numClasses);
+    this.count = needed;
+  }
+
+  /** The images and logits held, as views (valid until the next add). */
+  data(): { count: number; inputs: Float32Array; logits: Float32Array } {
+    return {
+      count: this.count,
+      inputs: this.inputs.subarray(0, this.count * this.pixelsPerImage),
+      logits: this.logits.subarray(0, this.count * this.numClasses),
+    };
+  }
+}
+
+export interface RoundsOptions {
+  rounds: RoundsSettings;
+  /** Batch size, peak learning rate, temperature and augmentation of the student's steps. */
+  distill: Pick<
+    DistillSettings,
+    'batchSize' | 'learningRate' | 'temperature' | 'augment' | 'relabel' | 'mixup' | 'flip' | 'fade'
+  >;
+  /** The input space of the images (shape, and the value of a black pixel for shifts). */
+  space: InputSpace;
+  /** The teacher's logits, for the augmented images that need its answer. */
+  teacher?: (x: tf.Tensor4D) => tf.Tensor2D;
+  seed: number;
+  /** Synthesizes a round's shards (in this process or in worker processes). */
+  runner: ShardRunner;
+  /** The rounds' transfer set: round r's images are shards (r - 1) * shardsPerRound onwards. */
+  store: TransferSetStore;
+  shardsPerRound: number;
+  /** Folder of the per-round checkpoint; an existing one is resumed from. */
+  checkpointDir: string;
+  /** Folder for copies of the student that later rounds' synthesis needs. */
+  snapshotDir: string;
+  card: ModelCard;
+  /** Measured after every round (test accuracy or hold-out agreement). */
+  metric: (student: tfl.LayersModel) => Promise<number>;
+  /** Aborts the job (an error is thrown; what is saved stays). */
+  signal?: AbortSignal;
+  /** Ends the job early, keeping the student as it is ("Stop and keep"). */
+  stop?: AbortSignal;
+  /** Progress of shard `index` of the round being made. */
+  onSynthesis?: (index: number, progress: SynthesisProgress) => void;
+  onShard?: (round: number, entry: ShardEntry) => Promise<void> | void;
+  onTraining?: (round: number, step: number, steps: number, loss: number) => void;
+  onRound?: (point: RoundPoint, pool: ImagePool) => Promise<void> | void;
+}
+
+export interface RoundsResult {
+  rounds: number;
+  /** Rounds already done by an earlier run of the job. */
+  resumedFromRound: number;
+  /** Wall time over all sessions of the job. */
+  seconds: number;
+  trainingSeconds: number;
+  stoppedEarly: boolean;
+  curve: RoundPoint[];
+  pool: ImagePool;
+}
+
+/**
+ * The round pipeline: synthesize a round of images (from round 2 pushed
+ * toward where the student still disagrees with the teacher, if
+ * `disagreement` > 0), then train the student for `studentSteps` steps on
+ * batches drawn uniformly from every image made so far; repeat until the
+ * budget (or `maxRounds`) is spent, ending within one round of the budget.
+ * Each round's batches come from a generator seeded by (seed, round) and
+ * the student and its optimizer are checkpointed after every round, so a
+ * job killed at any moment resumes to the same student as long as the same
+ * rounds run (always so with `maxRounds`; with a budget alone, the number
+ * of rounds depends on the machine's speed).
+ */
+export async function runRounds(student: tfl.LayersModel, options: RoundsOptions): Promise<RoundsResult> {
+  const { rounds: plan, distill, store } = options;
+  const [h, w, c] = store.manifest().inputShape;
+  const k = store.manifest().numClasses;
+  if (needsTeacher(distill) && !options.teacher) {
+    throw new Error('runRounds: relabel, mixup and fade need the teacher (options.teacher)');
+  }
+  const pool = new ImagePool(h * w * c, k);
+  const optimizer = new ScheduledAdam(distill.learningRate);
+  const variables = student.trainableWeights.map((v) => v.read() as tf.Variable);
+  try {
+    const restored = await restoreCheckpoint(options.checkpointDir, student, optimizer);
+    const done = restored?.epoch ?? 0;
+    const lossPerRound = restored?.lossPerEpoch ?? [];
+    const metricPerRound = restored?.metricPerEpoch ?? [];
+    const curve = restored?.curve ?? [];
+    const earlierSeconds = curve.at(-1)?.seconds ?? 0;
+    const pending = new Set((await store.pendingShards()).map((s) => s.index));
+    if (done > 0) {
+      const made = Array.from({ length: done }, (_, r) =>
+        roundShards(store, r + 1, options.shardsPerRound),
+      ).flat();
+      const lost = made.find((s) => pending.has(s.index));
+      if (lost) {
+        throw new UserError(
+          'CHECKPOINT_DAMAGED',
+          `The checkpoint says ${done} rounds are done, but images of round ${Math.floor(lost.index / options.shardsPerRound) + 1} are missing`,
+          'Delete the checkpoint folder of the run; the job will restart its rounds from the images on disk',
+        );
+      }
+      pool.add(await store.readShards(made));
+    }
+    const started = performance.now();
+    const elapsed = (): number => earlierSeconds + (performance.now() - started) / 1000;
+    let trainingSeconds = 0;
+    let stoppedEarly = false;
+    // Round r's images are made with the student after round r - lag: lag 1 waits for the
+    // previous round's student; lag 2 (pipelined) lets workers make round r + 1 while this
+    // process trains on round r. Either way the result does not depend on who runs what.
+    const lag = plan.pipelined ? 2 : 1;
+    const students = new StudentSnapshots(options.snapshotDir, options.checkpointDir);
+    // A kill between the last checkpoint and its copy leaves the copy to make now.
+    if (done > 0) await students.folder(done, done);
+    const ending = new AbortController();
+    const signals = [options.signal, options.stop, ending.signal].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
+    const making = new Map<number, Promise<void>>();
+    const makeRound = (r: number): Promise<void> => {
+      const existing = making.get(r);
+      if (existing) return existing;
+      const missing = roundShards(store, r, options.shardsPerRound).filter((s) => pending.has(s.index));
+      const made = (async () => {
+        if (missing.length === 0) return;
+        const source = r - lag;
+        const student =
+          source >= 1 && plan.disagreement > 0
+            ? studentRef(await students.folder(source, checkpointed), plan)
+            : undefined;
+        await options.runner.run(
+          missing,
+          {
+            onProgress: (index, p) => options.onSynthesis?.(index, p),
+            onShard: async (entry) => {
+              await store.recordShard(entry);
+              pending.delete(entry.index);
+              await options.onShard?.(r, entry);
+            },
+            signal: AbortSignal.any(signals),
+          },
+          student ? { student } : {},
+        );
+        await students.release(source);
+      })();
+      made.catch(() => undefined); // awaited where it is needed; never an unhandled rejection
+      making.set(r, made);
+      return made;
+    };
+    const inBackground = options.runner.parallel === true;
+    let round = done + 1;
+    let checkpointed = done;
+    let lastRoundSeconds = 0;
+    try {
+      for (; ; round++) {
+        if (!shouldStartRound(round, done, elapsed(), earlierSeconds, plan)) break;
+        if (options.stop?.aborted) {
+          stoppedEarly = true;
+          break;
+        }
+        options.signal?.throwIfAborted();
+        const startOfRound = elapsed();
+        // 1. This round's images (those an earlier run made before it stopped are on disk).
+        const shards = roundShards(store, round, options.shardsPerRound);
+        if (shards.length === 0) break;
+        try {
+          await makeRound(round);
+        } catch (error) {
+          if (options.stop?.aborted && !options.signal?.aborted) {
+            stoppedEarly = true;
+            break;
+          }
+          throw error;
+        }
+        pool.add(await store.readShards(shards));
+        // Pipelined: the next round's images are made while this one trains.
+        const next = (): boolean =>
+          lag === 2 &&
+          shouldStartRound(round + 1, done, startOfRound + lastRoundSeconds, earlierSeconds, plan);
+        if (inBackground && next()) void makeRound(round + 1);
+
+        // 2. The student's steps on batches drawn from everything made so far.
+        const trainingStarted = performance.now();
+        const rng = new Rng((options.seed * 1_000_003 + round * 7_919) % 2_147_483_647);
+        const data = pool.data();
+        let lossSum = 0;
+        let steps = 0;
+        for (let step = 0; step < plan.studentSteps; step++) {
+          if (options.stop?.aborted) {
+            stoppedEarly = true;
+            break;
+          }
+          options.signal?.throwIfAborted();
+          const fraction = scheduleFraction(round, step, plan, startOfRound);
+          optimizer.setLearningRate(cosineRate(distill.learningRate, fraction, 1, plan.learningRateFloor));
+          const indices = Array.from({ length: distill.batchSize }, () => rng.int(data.count));
+          const { x, t } = studentBatch(data, indices, distill, options.space, k, rng, options.teacher);
+          const loss = await optimizeStep(
+            optimizer,
+            variables,
+            () =>
+              distillationLoss(t, student.apply(x, { training: true }) as tf.Tensor2D, distill.temperature),
+            `round ${round}, student step ${step + 1}`,
+          ).finally(() => tf.dispose([x, t]));
+          lossSum += loss;
+          steps += 1;
+          options.onTraining?.(round, step + 1, plan.studentSteps, loss);
+        }
+        trainingSeconds += (performance.now() - trainingStarted) / 1000;
+        if (stoppedEarly) break;
+
+        // 3. Measure, checkpoint, report.
+        const metric = await options.metric(student);
+        const point: RoundPoint = {
+          round,
+          seconds: elapsed(),
+          images: pool.count,
+          metric: Number.isFinite(metric) ? metric : null,
+          loss: lossSum / Math.max(1, steps),
+        };
+        curve.push(point);
+        lossPerRound.push(point.loss);
+        metricPerRound.push(point.metric);
+        await saveCheckpoint(options.checkpointDir, student, options.card, optimizer, {
+          epoch: round,
+          lossPerEpoch: lossPerRound,
+          metricPerEpoch: metricPerRound,
+          curve,
+        });
+        checkpointed = round;
+        await students.keep(round);
+        lastRoundSeconds = point.seconds - startOfRound;
+        await options.onRound?.(point, pool);
+        if (!inBackground && next()) {
+          try {
+            await makeRound(round + 1);
+          } catch (error) {
+            if (!(options.stop?.aborted && !options.signal?.aborted)) throw error;
+          }
+        }
+      }
+    } finally {
+      // A next round still being made is not needed any more.
+      ending.abort(new Error('the rounds ended'));
+      await Promise.allSettled(making.values());
+    }
+    return {
+      rounds: curve.length,
+      resumedFromRound: done,
+      seconds: elapsed(),
+      trainingSeconds,
+      stoppedEarly,
+      curve,
+      pool,
+    };
+  } finally {
+    optimizer.dispose();
+  }
+}
+
+/**
+ * Whether round `round` starts: always the first round of a job; with
+ * `maxRounds`, up to that many; and only while the budget leaves at least
+ * half of a round (the mean round so far), so the job ends within one round
+ * of its budget.
+ */
+export function shouldStartRound(
+  round: number,
+  doneBefore: number,
+  elapsedSeconds: number,
+  earlierSeconds: number,
+  plan: Pick<RoundsSettings, 'maxRounds' | 'budgetSeconds'>,
+): boolean {
+  if (round === 1) return true;
+  if (plan.maxRounds > 0 && round > plan.maxRounds) return false;
+  const thisSession = round - 1 - doneBefore;
+  const perRound =
+    thisSession > 0
+      ? (elapsedSeconds - earlierSeconds) / thisSession
+      : earlierSeconds / Math.max(1, doneBefore);
+  return elapsedSeconds + perRound / 2 < plan.budgetSeconds;
+}
+
+/**
+ * Where a student step sits in the learning-rate schedule, 0..1: by rounds
+ * when their number is fixed (reproducible), else by the time spent at the
+ * start of the round over the budget.
+ */
+function scheduleFraction(round: number, step: number, plan: RoundsSettings, startOfRound: number): number {
+  if (plan.maxRounds > 0) return (round - 1 + step / plan.studentSteps) / plan.maxRounds;
+  return Math.min(1, startOfRound / plan.budgetSeconds);
+}
+
+/** The planned shards of round `round`. */
+function roundShards(store: TransferSetStore, round: number, perRound: number): PlannedShard[] {
+  return Array.from({ length: perRound }, (_, i) => store.plannedShard((round - 1) * perRound + i)).filter(
+    (s): s is PlannedShard => s !== undefined,
+  );
+}
+
+/** A saved student for student-aware synthesis, with the disagreement term's settings. */
+function studentRef(folder: string, plan: RoundsSettings): StudentRef {
+  return { folder, weight: plan.disagreement, temperature: plan.disagreementTemperature };
+}
+
+/**
+ * Copies of the student after each round, kept until the round they make
+ * images for is on disk (a pipelined round uses the student of two rounds
+ * before, which the checkpoint no longer holds). A copy is made right after
+ * the checkpoint; one lost to a kill in between is made again from the
+ * checkpoint, which then still holds that round's student.
+ */
+class StudentSnapshots {
+  constructor(
+    private readonly dir: string,
+    private readonly checkpointDir: string,
+  ) {}
+
+  private path(round: number): string {
+    return path.join(this.dir, `round-${round}`);
+  }
+
+  /** Copies the checkpoint's student as the student after `round`. */
+  async keep(round: number): Promise<void> {
+    const target = this.path(round);
+    await fs.mkdir(this.dir, { recursive: true });
+    const tmp = `${target}.tmp`;
+    await fs.rm(tmp, { recursive: true, force: true });
+    await fs.cp(path.join(this.checkpointDir, 'student'), tmp, { recursive: true });
+    await fs.rm(target, { recursive: true, force: true });
+    await fs.rename(tmp, target);
+  }
+
+  /** The folder of the student after `round`; `checkpointed` is the round the checkpoint holds. */
+  async folder(round: number, checkpointed: number): Promise<string> {
+    if (existsSync(path.join(this.path(round), 'model.json'))) return this.path(round);
+    if (round === checkpointed) {
+      await this.keep(round);
+      return this.path(round);
+    }
+    throw new UserError(
+      'CHECKPOINT_DAMAGED',
+      `The student after round ${round}, needed to make the next images, is missing from ${this.dir}`,
+      'Delete the checkpoint folder of the run; the job will restart its rounds from the images on disk',
+    );
+  }
+
+  /** Drops the student after `round` once the images it was kept for are on disk. */
+  async release(round: number): Promise<void> {
+    if (round >= 1) await fs.rm(this.path(round), { recursive: true, force: true });
+  }
+}

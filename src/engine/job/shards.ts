@@ -1,0 +1,116 @@
+import type { SettingValues, SettingFields } from '../../shared/settings.js';
+import type { Classifier } from '../eval/evaluate.js';
+import type {
+  StudentAwareness,
+  SynthesisMethod,
+  SynthesisProgress,
+  SynthesizeOptions,
+} from '../synthesis/method.js';
+import { loadModel } from '../models/io.js';
+import type { tf } from '../tf.js';
+import { writeShardFile } from '../transfer/shard-file.js';
+import type { ShardEntry } from '../transfer/store.js';
+
+/** One shard to synthesize: its place in the set, size and seed. */
+export interface ShardTask {
+  index: number;
+  count: number;
+  seed: number;
+}
+
+/** Callbacks of a shard runner; `onShard` records a finished shard (the coordinator's job). */
+export interface ShardCallbacks {
+  onProgress(index: number, progress: SynthesisProgress): void;
+  onShard(entry: ShardEntry): Promise<void>;
+  signal?: AbortSignal;
+}
+
+/**
+ * The student that student-aware synthesis pushes new images away from: a
+ * saved model folder (the round pipeline's checkpoint), so worker processes
+ * read the very weights this process has.
+ */
+export interface StudentRef {
+  folder: string;
+  /** Weight of the teacher-student disagreement term. */
+  weight: number;
+  temperature: number;
+}
+
+/**
+ * Runs shard tasks somewhere: in this process (ShardsInProcess) or in a pool
+ * of worker processes (worker-pool.ts). Both write shard files themselves and
+ * hand the entries back, so the manifest has a single writer.
+ */
+export interface ShardRunner {
+  run(tasks: ShardTask[], callbacks: ShardCallbacks, options?: { student?: StudentRef }): Promise<void>;
+  /** Releases what the runner holds between runs (worker processes). */
+  close?(): void;
+  /** True when runs go on beside this process's own work (worker processes). */
+  readonly parallel?: boolean;
+}
+
+/** Loads a StudentRef's model as a StudentAwareness; dispose() frees it. */
+export async function loadStudent(ref: StudentRef): Promise<StudentAwareness & { dispose(): void }> {
+  const { model } = await loadModel(ref.folder);
+  return {
+    logits: (x) => model.apply(x, { training: false }) as tf.Tensor2D,
+    weight: ref.weight,
+    temperature: ref.temperature,
+    dispose: () => model.dispose(),
+  };
+}
+
+/** Synthesizes one shard and writes its file; shared by both runners. */
+export async function synthesizeShard(
+  method: SynthesisMethod,
+  teacher: Classifier,
+  settings: SettingValues<SettingFields>,
+  dir: string,
+  task: ShardTask,
+  options: SynthesizeOptions,
+): Promise<ShardEntry> {
+  const started = performance.now();
+  const synthesizer = method.create(teacher, settings);
+  const batch = await synthesizer.synthesize(task.count, task.seed, options);
+  const file = await writeShardFile(dir, task.index, batch);
+  return {
+    index: task.index,
+    count: task.count,
+    seed: task.seed,
+    file: file.file,
+    sha256: file.sha256,
+    seconds: (performance.now() - started) / 1000,
+    metrics: batch.metrics,
+  };
+}
+
+/** Runs shards one after another in this process (workers = 1, tests, the Electron worker itself). */
+export class ShardsInProcess implements ShardRunner {
+  constructor(
+    private readonly method: SynthesisMethod,
+    private readonly teacher: Classifier,
+    private readonly settings: SettingValues<SettingFields>,
+    private readonly dir: string,
+  ) {}
+
+  async run(
+    tasks: ShardTask[],
+    callbacks: ShardCallbacks,
+    options: { student?: StudentRef } = {},
+  ): Promise<void> {
+    const student = options.student ? await loadStudent(options.student) : undefined;
+    try {
+      for (const task of tasks) {
+        const entry = await synthesizeShard(this.method, this.teacher, this.settings, this.dir, task, {
+          onProgress: (p) => callbacks.onProgress(task.index, p),
+          ...(callbacks.signal ? { signal: callbacks.signal } : {}),
+          ...(student ? { student } : {}),
+        });
+        await callbacks.onShard(entry);
+      }
+    } finally {
+      student?.dispose();
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import type { SettingField } from '../../shared/settings.js';
+
+/**
+ * Settings several methods share. Each has ONE meaning in every method that
+ * declares it, so a comparison at equal settings is a fair one.
+ */
+export const SHARED_FIELDS = {
+  batchSize: {
+    kind: 'number',
+    default: 200,
+    min: 1,
+    max: 4096,
+    integer: true,
+    advanced: true,
+    description: 'Images optimised together in one batch (memory vs speed).',
+  },
+  iterations: {
+    kind: 'number',
+    default: 200,
+    min: 1,
+    max: 100_000,
+    integer: true,
+    description: 'Optimisation steps per image: more steps fit the targets better but take longer.',
+  },
+  learningRate: {
+    kind: 'number',
+    default: 0.05,
+    min: 1e-6,
+    max: 10,
+    advanced: true,
+    description: 'Adam step size on the pixels during synthesis.',
+  },
+  decay: {
+    kind: 'boolean',
+    default: false,
+    advanced: true,
+    description:
+      'Lower the pixel step size along a cosine curve to 1% by the last step, so images settle instead of flickering; off in the paper.',
+  },
+  temperature: {
+    kind: 'number',
+    default: 20,
+    min: 0.1,
+    max: 1000,
+    advanced: true,
+    description:
+      "Temperature tau applied to the teacher's logits when matching targets (20 in ZSKD and the paper).",
+  },
+  init: {
+    kind: 'choice',
+    default: 'uniform',
+    choices: ['uniform', 'normal', 'smooth', 'mean'],
+    advanced: true,
+    description:
+      'Starting images: uniform noise over the pixel range, standard normal noise, smooth (blurred, low-resolution) noise, or a flat image at the data mean with faint noise.',
+  },
+  tv: {
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 1000,
+    advanced: true,
+    description: 'Weight of a smoothness prior (total variation) on the images; 0 = off, as in the paper.',
+  },
+  l2: {
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 1000,
+    advanced: true,
+    description: 'Weight of a prior keeping pixel values near the data mean; 0 = off, as in the paper.',
+  },
+  jitter: {
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 16,
+    integer: true,
+    advanced: true,
+    description:
+      'Shift the images by up to this many pixels at random at each step, so features must not depend on exact positions; 0 = off.',
+  },
+} as const satisfies Record<string, SettingField>;

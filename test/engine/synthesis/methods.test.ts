@@ -1,0 +1,240 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { defaultSettings, resolveSettings } from '../../../src/shared/settings.js';
+import { initBackend } from '../../../src/engine/backend/select.js';
+import { loadClassifier, type LoadedClassifier } from '../../../src/engine/models/classifier.js';
+import { buildPreset } from '../../../src/engine/models/presets.js';
+import { initialInputs } from '../../../src/engine/synthesis/init.js';
+import { optimizeInputs } from '../../../src/engine/synthesis/optimize-inputs.js';
+import { getSynthesisMethod, SYNTHESIS_METHODS } from '../../../src/engine/synthesis/registry.js';
+import { sampleFeatures, softTargets } from '../../../src/engine/synthesis/soft-target.js';
+import { splitTeacher } from '../../../src/engine/synthesis/teacher-net.js';
+import { classSimilarity } from '../../../src/engine/synthesis/zskd.js';
+import { tf, tfl } from '../../../src/engine/tf.js';
+
+let teacher: LoadedClassifier;
+beforeAll(async () => {
+  await initBackend({ force: 'wasm' });
+  teacher = await loadClassifier('builtin:mnist-lenet5');
+});
+
+describe('splitting the teacher', () => {
+  it('splits at the input of the last dense layer, and head(features) equals the logits', async () => {
+    const net = splitTeacher(teacher);
+    expect(net.splitLayer).toBe('logits');
+    expect(net.featureSize).toBe(84);
+    expect(net.splitCandidates).toEqual(['logits', 'dense_2', 'dense_1']);
+    const x = tf.randomUniform(
+      [4, 32, 32, 1],
+      net.space.low[0],
+      net.space.high[0],
+      'float32',
+      1,
+    ) as tf.Tensor4D;
+    const [h, logits] = net.featuresAndLogits(x);
+    const viaHead = net.head(h);
+    const direct = teacher.model.predict(x) as tf.Tensor;
+    expect(Array.from(await viaHead.data())).toEqual(Array.from(await logits.data()));
+    expect(tf.max(tf.abs(tf.sub(direct, logits))).dataSync()[0]).toBeLessThan(1e-5);
+    tf.dispose([x, h, logits, viaHead, direct]);
+    const earlier = splitTeacher(teacher, 'dense_1');
+    expect(earlier.featureSize).toBe(400);
+  });
+
+  it('refuses an unknown layer and a teacher without a dense head, saying what to do', () => {
+    expect(() => splitTeacher(teacher, 'conv1')).toThrow(
+      expect.objectContaining({
+        code: 'SYNTHESIS_LAYER_UNKNOWN',
+        fix: 'Choose one of: logits, dense_2, dense_1',
+      }),
+    );
+    const input = tfl.input({ shape: [8, 8, 1] });
+    const conv = tfl.layers.conv2d({ filters: 10, kernelSize: 8 }).apply(input) as tfl.SymbolicTensor;
+    const pooled = tfl.layers.globalAveragePooling2d({}).apply(conv) as tfl.SymbolicTensor;
+    const model = tfl.model({ inputs: input, outputs: pooled });
+    const classifier = {
+      model,
+      inputShape: [8, 8, 1] as [number, number, number],
+      numClasses: 10,
+      preprocessing: teacher.preprocessing,
+    };
+    expect(() => splitTeacher(classifier)).toThrow(
+      expect.objectContaining({
+        code: 'TEACHER_HEAD_NOT_DENSE',
+        fix: expect.stringContaining('zskd or noise'),
+      }),
+    );
+    model.dispose();
+  });
+});
+
+describe('the feature-space model N(0, sigma R)', () => {
+  it('samples have covariance sigma * Wn Wn^T (checked against the formula)', async () => {
+    const net = splitTeacher(teacher);
+    const sigma = 1.5;
+    const n = 20_000;
+    const z = sampleFeatures(net, n, sigma, 9);
+    const emp = tf.tidy(() => tf.div(tf.matMul(z, z, true, false), n));
+    const kernel = (await net.headKernel().array()) as number[][];
+    const wn = kernel.map((row) => {
+      const norm = Math.hypot(...row);
+      return row.map((v) => v / norm);
+    });
+    const empirical = (await emp.array()) as number[][];
+    let maxErr = 0;
+    for (const i of [0, 5, 40, 83]) {
+      for (const j of [0, 7, 41, 83]) {
+        const r = wn[i]!.reduce((s, v, k) => s + v * wn[j]![k]!, 0);
+        maxErr = Math.max(maxErr, Math.abs(empirical[i]![j]! - sigma * r));
+      }
+    }
+    expect(maxErr).toBeLessThan(0.08);
+    const y = softTargets(net, tf.slice(z, [0, 0], [100, -1]), 1);
+    const sums = (await tf.sum(y, -1).data()) as Float32Array;
+    sums.forEach((s) => expect(s).toBeCloseTo(1, 5));
+    tf.dispose([z, emp, y]);
+  });
+
+  it('ZSKD class similarity: cosine of the class weight vectors, each row min-max normalised (by hand)', async () => {
+    // Four classes in a 2-feature logits layer (one column per class), of different lengths so
+    // that leaving out the L2 normalisation changes the result: (2,0), (0,3), (3,4), (-8,6).
+    // Unit vectors (1,0), (0,1), (0.6,0.8), (-0.8,0.6); their cosines C = Wn^T Wn:
+    //   [ 1    0    0.6  -0.8 ]
+    //   [ 0    1    0.8   0.6 ]
+    //   [ 0.6  0.8  1     0   ]
+    //   [-0.8  0.6  0     1   ]
+    // Row by row, (c - row min) / (row max - row min): rows 0 and 3 span [-0.8, 1] (width 1.8),
+    // rows 1 and 2 span [0, 1]. A min-max over the whole matrix first changes nothing (it is an
+    // increasing affine map, which the row step undoes), so it cannot show here; one instead of
+    // the row step gives row 1 = [4/9, 1, 8/9, 7/9].
+    const expected = [
+      [1, 0.8 / 1.8, 1.4 / 1.8, 0],
+      [0, 1, 0.8, 0.6],
+      [0.6, 0.8, 1, 0],
+      [0, 1.4 / 1.8, 0.8 / 1.8, 1],
+    ];
+    const before = tf.memory().numTensors;
+    const kernel = tf.tensor2d([
+      [2, 0, 3, -8],
+      [0, 3, 4, 6],
+    ]);
+    const c = await classSimilarity(kernel);
+    kernel.dispose();
+    expect(c).toHaveLength(4);
+    c.forEach((row, k) => row.forEach((v, j) => expect(v, `C[${k}][${j}]`).toBeCloseTo(expected[k]![j]!, 6)));
+    // Classes the teacher cannot tell apart (one weight vector) give a flat row: concentration 1 each.
+    const same = tf.tensor2d([
+      [1, 1],
+      [2, 2],
+    ]);
+    expect(await classSimilarity(same)).toEqual([
+      [1, 1],
+      [1, 1],
+    ]);
+    same.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('synthesis methods', () => {
+  it('has a registry with settings declarations; unknown names list the valid ones', () => {
+    expect([...SYNTHESIS_METHODS.keys()]).toEqual(['soft-target', 'zskd', 'noise']);
+    expect(() => getSynthesisMethod('dafl')).toThrow(
+      expect.objectContaining({ fix: 'Use one of: soft-target, zskd, noise' }),
+    );
+    const { problems } = resolveSettings(getSynthesisMethod('soft-target').fields, {
+      sigma: '-1',
+      sigmma: '2',
+      scaleKl: 'maybe',
+    });
+    expect(problems.map((p) => p.name)).toEqual(['sigma', 'sigmma', 'scaleKl']);
+  });
+
+  for (const name of ['soft-target', 'zskd']) {
+    it(`${name}: fits its targets, stays in the pixel range, is reproducible and leaks nothing`, async () => {
+      const method = getSynthesisMethod(name);
+      const { settings } = resolveSettings(method.fields, { iterations: 40, batchSize: 64 });
+      const before = tf.memory().numTensors;
+      const reports: Record<string, number>[] = [];
+      const run = () =>
+        method
+          .create(teacher, settings)
+          .synthesize(64, 5, { onProgress: (p) => p.iteration > 0 && p.batch > 0 && reports.push(p.losses) });
+      const first = await run();
+      expect(tf.memory().numTensors).toBe(before);
+      const mainLoss = name === 'zskd' ? 'crossEntropy' : 'kl';
+      expect(reports.at(-1)![mainLoss]).toBeLessThan(reports[0]![mainLoss]! * 0.8);
+      expect(first.metrics.targetMatch).toBeGreaterThan(0.5);
+      const low = (0 - teacher.preprocessing.mean[0]!) / teacher.preprocessing.std[0]!;
+      const high = (1 - teacher.preprocessing.mean[0]!) / teacher.preprocessing.std[0]!;
+      expect(Math.min(...first.inputs)).toBeGreaterThanOrEqual(low - 1e-5);
+      expect(Math.max(...first.inputs)).toBeLessThanOrEqual(high + 1e-5);
+      expect(first.logits).toHaveLength(64 * 10);
+      const second = await run();
+      expect(second.inputs).toEqual(first.inputs);
+    });
+  }
+
+  it('image priors (off by default) make smoother images, reproducibly', async () => {
+    const method = getSynthesisMethod('soft-target');
+    const roughness = (x: Float32Array): number => {
+      let sum = 0;
+      for (let i = 0; i < x.length; i++) if (i % 32 !== 31) sum += Math.abs(x[i + 1]! - x[i]!);
+      return sum / x.length;
+    };
+    const make = (extra: Record<string, number>) =>
+      method
+        .create(teacher, resolveSettings(method.fields, { iterations: 30, batchSize: 32, ...extra }).settings)
+        .synthesize(32, 2);
+    const plain = await make({});
+    const smooth = await make({ tv: 50, l2: 5, jitter: 2 });
+    expect(roughness(smooth.inputs)).toBeLessThan(roughness(plain.inputs) * 0.8);
+    expect(smooth.metrics.prior).toBeGreaterThan(0);
+    expect((await make({ tv: 50, l2: 5, jitter: 2 })).inputs).toEqual(smooth.inputs);
+  });
+
+  it('the mean start is a flat image at the data mean; step-size decay follows the cosine curve', async () => {
+    const net = splitTeacher(teacher);
+    const start = initialInputs(net.space, 8, 'mean', 3);
+    const values = Array.from(await start.data());
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const spread = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+    // Normalised units: the data mean is 0 and its std 1; the low clip lifts the mean a little.
+    expect(Math.abs(mean)).toBeLessThan(0.1);
+    expect(spread).toBeLessThan(0.15);
+    expect(spread).toBeGreaterThan(0.02);
+    start.dispose();
+
+    // A linear loss has a constant gradient, so each Adam step moves every pixel by the step size:
+    // the total movement is the sum of the step sizes (20 x 0.01 constant; about half with decay).
+    const moved = async (decay: boolean): Promise<number> => {
+      const begin = tf.fill([2, 32, 32, 1], 0.5) as tf.Tensor4D;
+      const loss = (x: tf.Tensor4D) => {
+        const total = tf.sum(x) as tf.Scalar;
+        return { total, parts: { total: tf.clone(total) } };
+      };
+      const out = await optimizeInputs(net.space, begin, loss, { iterations: 20, learningRate: 0.01, decay });
+      const distance = tf.tidy(() => tf.mean(tf.sub(begin, out.inputs)).dataSync()[0] ?? NaN);
+      tf.dispose([begin, out.inputs]);
+      return distance;
+    };
+    expect(await moved(false)).toBeCloseTo(0.2, 3);
+    // Cosine from 0.01 down: sum over steps 0..19 of 0.01 * (0.01 + 0.99 * (1 + cos(pi t / 20)) / 2) = 0.106.
+    expect(await moved(true)).toBeCloseTo(0.106, 3);
+  });
+
+  it('noise: unoptimised images labelled by the teacher', async () => {
+    const method = getSynthesisMethod('noise');
+    const out = await method.create(teacher, defaultSettings(method.fields)).synthesize(20, 1);
+    const x = tf.tensor4d(out.inputs, [20, 32, 32, 1]);
+    const logits = teacher.model.predict(x) as tf.Tensor;
+    const expected = await logits.data();
+    out.logits.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 4));
+    tf.dispose([x, logits]);
+  });
+
+  it('the student preset for a teacher can be built with the teacher input', () => {
+    const student = buildPreset('lenet5-half', { seed: 1, inputShape: [...teacher.inputShape] });
+    expect(student.inputs[0]!.shape).toEqual([null, 32, 32, 1]);
+    student.dispose();
+  });
+});

@@ -1,0 +1,114 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../../src/engine/backend/select.js';
+import { imagePrior, jitterer } from '../../../src/engine/synthesis/priors.js';
+import { tf } from '../../../src/engine/tf.js';
+import { Rng } from '../../../src/engine/util/rng.js';
+
+beforeAll(async () => {
+  await initBackend({ force: 'wasm' });
+});
+
+/** The priors by their definitions, with slices (what the convolutions must equal). */
+function referenceTv(x: tf.Tensor4D): tf.Scalar {
+  const [, h, w] = x.shape;
+  const dy = tf.sub(
+    tf.slice(x, [0, 1, 0, 0], [-1, h - 1, -1, -1]),
+    tf.slice(x, [0, 0, 0, 0], [-1, h - 1, -1, -1]),
+  );
+  const dx = tf.sub(
+    tf.slice(x, [0, 0, 1, 0], [-1, -1, w - 1, -1]),
+    tf.slice(x, [0, 0, 0, 0], [-1, -1, w - 1, -1]),
+  );
+  return tf.add(tf.mean(tf.abs(dy)), tf.mean(tf.abs(dx))) as tf.Scalar;
+}
+
+function referenceShift(x: tf.Tensor4D, jitter: number, dy: number, dx: number, fill: number): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const padded = tf.pad(
+    x,
+    [
+      [0, 0],
+      [jitter, jitter],
+      [jitter, jitter],
+      [0, 0],
+    ],
+    fill,
+  );
+  return tf.slice(padded, [0, dy, dx, 0], [n, h, w, c]);
+}
+
+async function expectClose(a: tf.Tensor, b: tf.Tensor, tolerance = 1e-5): Promise<void> {
+  expect(a.shape).toEqual(b.shape);
+  const [va, vb] = await Promise.all([a.data(), b.data()]);
+  let worst = 0;
+  for (let i = 0; i < va.length; i++) worst = Math.max(worst, Math.abs((va[i] ?? 0) - (vb[i] ?? 0)));
+  expect(worst).toBeLessThan(tolerance);
+}
+
+describe('image priors', () => {
+  for (const channels of [1, 3]) {
+    it(`total variation and L2 equal their definitions, values and gradients (${channels} channel)`, async () => {
+      const before = tf.memory().numTensors;
+      const x = tf.randomNormal([3, 9, 7, channels], 0, 1, 'float32', 4) as tf.Tensor4D;
+      const settings = { tv: 2.5, l2: 0.5, jitter: 0 };
+      const expected = (v: tf.Tensor) =>
+        tf.add(tf.mul(referenceTv(v as tf.Tensor4D), 2.5), tf.mul(tf.mean(tf.square(v)), 0.5)) as tf.Scalar;
+      const got = (v: tf.Tensor) => imagePrior(v as tf.Tensor4D, settings)!;
+      const [a, b] = [tf.tidy(() => got(x)), tf.tidy(() => expected(x))];
+      await expectClose(a, b);
+      const [ga, gb] = [tf.grad(got)(x), tf.grad(expected)(x)];
+      await expectClose(ga, gb);
+      // A flat image has no variation: only the L2 term remains.
+      const flat = tf.fill([1, 5, 5, channels], 2) as tf.Tensor4D;
+      const flatPrior = tf.tidy(() => imagePrior(flat, settings)!);
+      expect((await flatPrior.data())[0]).toBeCloseTo(0.5 * 4, 5);
+      tf.dispose([x, a, b, ga, gb, flat, flatPrior]);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+
+  it('is off (undefined) when both weights are 0, as in the paper', () => {
+    const x = tf.zeros([1, 4, 4, 1]) as tf.Tensor4D;
+    expect(imagePrior(x, { tv: 0, l2: 0, jitter: 2 })).toBeUndefined();
+    x.dispose();
+  });
+
+  for (const [channels, fill] of [
+    [1, 0],
+    [3, -0.42],
+  ] as const) {
+    it(`jitter shifts by the seeded offsets and fills with black (${channels} channels, fill ${fill})`, async () => {
+      const before = tf.memory().numTensors;
+      const jitter = 2;
+      const space = {
+        inputShape: [8, 6, channels] as [number, number, number],
+        low: new Array<number>(channels).fill(fill),
+        high: new Array<number>(channels).fill(1),
+      };
+      const x = tf.randomUniform([2, 8, 6, channels], 0, 1, 'float32', 9) as tf.Tensor4D;
+      const shift = jitterer(space, jitter, 17);
+      const offsets = new Rng(17);
+      for (let call = 0; call < 4; call++) {
+        const dy = offsets.int(2 * jitter + 1);
+        const dx = offsets.int(2 * jitter + 1);
+        const got = shift(x);
+        const expected = tf.tidy(() => referenceShift(x, jitter, dy, dx, fill));
+        await expectClose(got, expected);
+        // The gradient flows back to the pixels that were moved, as through pad and slice.
+        const weights = tf.randomNormal(x.shape, 0, 1, 'float32', call);
+        const ga = tf.grad((v) =>
+          tf.sum(tf.mul(jitterer(space, jitter, 17 + call)(v as tf.Tensor4D), weights)),
+        )(x);
+        const replay = new Rng(17 + call);
+        const [ry, rx] = [replay.int(2 * jitter + 1), replay.int(2 * jitter + 1)];
+        const gb = tf.grad((v) =>
+          tf.sum(tf.mul(referenceShift(v as tf.Tensor4D, jitter, ry, rx, fill), weights)),
+        )(x);
+        await expectClose(ga, gb);
+        tf.dispose([got, expected, weights, ga, gb]);
+      }
+      x.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+});
