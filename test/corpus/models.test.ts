@@ -597,16 +597,9 @@ describe('malformed model folders are refused as teachers', () => {
   });
 });
 
-/**
- * Known bug, kept here so it shows when fixed (it.fails then fails): a
- * functional model.json with "output_layers": [] passes checkTopology, tfjs
- * builds a model without layers, and loadWeights then fails with
- * MODEL_WEIGHTS_MISMATCH ("Provided weight data has no target variable"),
- * which does not name the problem; worse, disposing that model frees none of
- * the layers' variables, so every such import leaks them.
- */
-describe('known bugs', () => {
-  it.fails('no outputs: refused as a missing output, without leaking variables', async () => {
+/** Was a bug: tfjs built a model of no layers from an empty output list, and leaked their variables. */
+describe('an empty list of outputs', () => {
+  it('is refused as a missing output, without leaking variables', async () => {
     const folder = await edited((json) => (configOf(json)['output_layers'] = []), functionalTemplate);
     const before = new Set(Object.keys(tf.engine().registeredVariables));
     const tensors = tf.memory().numTensors;

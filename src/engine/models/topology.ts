@@ -251,6 +251,14 @@ function checkWiring(model: ModelView, file: string): void {
     ['output_layers', 'output'],
     ['input_layers', 'input'],
   ] as const) {
+    // tfjs builds a model of no layers from an empty list (and leaks their variables).
+    if (toRefs(model.config[key])?.length === 0) {
+      throw new UserError(
+        role === 'output' ? 'MODEL_OUTPUT_LAYER_MISSING' : 'MODEL_INPUT_LAYER_MISSING',
+        `${file}: ${model.label} names no ${role} layer ("${key}" is empty)`,
+        `${REEXPORT_FIX} ("${key}" must name layers of the model)`,
+      );
+    }
     const bad = toRefs(model.config[key])?.find((ref) => !ready(ref));
     if (!bad) continue;
     throw new UserError(
