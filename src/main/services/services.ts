@@ -59,6 +59,9 @@ export interface ServiceDeps {
   pdf?: PdfPrinter | null;
 }
 
+// The job-level settings (samples, holdout, seed, ...) at their declared defaults in rounds.
+const JOB_DEFAULTS = groupDefaults('job', 'rounds');
+
 /**
  * The setup a new project starts with: the paper's method with what beat its plain settings
  * here (shared/recommended.ts), in the round pipeline with a 15-minute budget. `samples` and
@@ -71,13 +74,13 @@ export const DEFAULT_SETUP: ProjectSetup = {
     { name: 'soft-target', recommended: RECOMMENDED_METHOD_SETTINGS['soft-target'] ?? {} },
     'rounds',
   ),
-  samples: Number(groupDefaults('job', 'rounds')['samples']),
+  samples: Number(JOB_DEFAULTS['samples']),
   // Every job setting at its declared default in rounds (src/shared/job-settings.ts).
   distill: DistillSettingsSchema.parse(groupDefaults('distill', 'rounds')),
   rounds: recommendedRounds(),
   testData: null,
-  holdout: Number(groupDefaults('job', 'rounds')['holdout']),
-  seed: Number(groupDefaults('job', 'rounds')['seed']),
+  holdout: Number(JOB_DEFAULTS['holdout']),
+  seed: Number(JOB_DEFAULTS['seed']),
 };
 
 // The built-in example's input (LeNet-5 takes digits padded to 32x32).
