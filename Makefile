@@ -55,6 +55,7 @@ fashion-teacher: install
 bench: install
 	node --import tsx bench/backend-speed.ts
 	node --import tsx bench/parallel-speedup.ts
+	node --import tsx bench/vs-pytorch.ts
 	node --import tsx bench/paper-table.ts --datasets mnist,fashion --samples 4000 --iterations 150 --epochs 40 \
 		--real-epochs mnist:20,fashion:5
 	node --import tsx bench/paper-table.ts --datasets mnist,fashion --samples 4000 --iterations 150 --epochs 40 \
