@@ -10,6 +10,10 @@ export const LIMITS = {
   modelJsonBytes: 32 * 1024 * 1024,
   /** All weight files of one model together: 128 million float32 parameters. */
   weightBytes: 512 * 1024 * 1024,
+  /** One .onnx file: the weights (as above) plus room for the graph. */
+  onnxFileBytes: 544 * 1024 * 1024,
+  /** Nodes of one ONNX graph; image classifiers have hundreds, a few thousand at most. */
+  onnxNodes: 20_000,
   /** One data file (IDX, CIFAR binary, labels), after decompression. */
   dataFileBytes: 1024 * 1024 * 1024,
   /** One decoded image of an image folder, width x height. */

@@ -1,9 +1,11 @@
 import type { ModelCard } from '../../shared/model-card.js';
 import { defaultPreprocessing } from '../data/preprocess.js';
 import type { Preprocessing } from '../data/types.js';
-import { UserError } from '../errors.js';
 import type { Classifier } from '../eval/evaluate.js';
 import { resolveModelRef } from './builtin.js';
+import { applyNormalisation, type NormalisationOverride } from './normalisation.js';
+import { importOnnxTeacher, isOnnxFile } from './onnx/import.js';
+import type { OnnxRuntimeCheck } from './onnx/runtime.js';
 import { importTeacher } from './teacher.js';
 
 /** A validated classifier loaded from a folder, with what describes it. */
@@ -14,29 +16,42 @@ export interface LoadedClassifier extends Classifier {
   fingerprint: string;
   /** True when the file's last layer was a softmax that the engine removed. */
   outputWasSoftmax: boolean;
+  /** For an .onnx file: its opset, producer and how the conversion compared with ONNX Runtime. */
+  onnx?: { opset: number; producer: string; check: OnnxRuntimeCheck };
 }
 
-/** Per-channel normalisation the user states for a model that does not record one. */
-export interface NormalisationOverride {
-  mean?: number[];
-  std?: number[];
-}
+export type { NormalisationOverride } from './normalisation.js';
 
 /**
- * Loads any TensorFlow.js LayersModel folder (or `builtin:NAME`) as a
- * logits classifier. The preprocessing comes from the model's card when it
- * has one; an imported model without a card is assumed to take pixels
- * scaled to [0, 1] unless the user says otherwise.
+ * Loads any TensorFlow.js LayersModel folder (or `builtin:NAME`), or an
+ * .onnx file (converted and checked against ONNX Runtime, see
+ * onnx/import.ts), as a logits classifier. The preprocessing comes from the
+ * model's card when it has one; an imported model without a card is assumed
+ * to take pixels scaled to [0, 1] unless the user says otherwise.
  */
 export async function loadClassifier(
   ref: string,
   override: NormalisationOverride = {},
 ): Promise<LoadedClassifier> {
+  if (isOnnxFile(ref)) {
+    const teacher = await importOnnxTeacher(ref, override);
+    return {
+      model: teacher.model,
+      inputShape: teacher.info.inputShape,
+      numClasses: teacher.info.numClasses,
+      preprocessing: teacher.preprocessing,
+      folder: teacher.file,
+      fingerprint: teacher.fingerprint,
+      outputWasSoftmax: teacher.info.outputWasSoftmax,
+      fileBytes: teacher.fileBytes,
+      onnx: { opset: teacher.opset, producer: teacher.producer, check: teacher.check },
+    };
+  }
   const folder = resolveModelRef(ref);
   const teacher = await importTeacher(folder);
   const { inputShape, numClasses } = teacher.info;
   const base: Preprocessing = teacher.card?.preprocessing ?? defaultPreprocessing(inputShape, inputShape);
-  const preprocessing = applyOverride(base, override, inputShape[2]);
+  const preprocessing = applyNormalisation(base, override, inputShape[2]);
   return {
     model: teacher.model,
     inputShape,
@@ -47,29 +62,5 @@ export async function loadClassifier(
     outputWasSoftmax: teacher.info.outputWasSoftmax,
     ...(teacher.fileBytes !== undefined ? { fileBytes: teacher.fileBytes } : {}),
     ...(teacher.card ? { card: teacher.card } : {}),
-  };
-}
-
-function applyOverride(
-  base: Preprocessing,
-  override: NormalisationOverride,
-  channels: number,
-): Preprocessing {
-  const check = (name: 'mean' | 'std', values: number[] | undefined): number[] | undefined => {
-    if (values === undefined) return undefined;
-    const expanded = values.length === 1 ? new Array<number>(channels).fill(values[0] ?? 0) : values;
-    if (expanded.length !== channels) {
-      throw new UserError(
-        'NORMALISATION_INVALID',
-        `--${name} has ${values.length} values but the model's images have ${channels} channel(s)`,
-        `Give one value, or ${channels} comma-separated values`,
-      );
-    }
-    return expanded;
-  };
-  return {
-    ...base,
-    mean: check('mean', override.mean) ?? base.mean,
-    std: check('std', override.std) ?? base.std,
   };
 }

@@ -1,0 +1,193 @@
+import '@tensorflow/tfjs-backend-cpu';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { importOnnxTeacher, type ImportedOnnxTeacher } from '../../../../src/engine/models/onnx/import.js';
+import { transpose } from '../../../../src/engine/models/onnx/layout.js';
+import { tf } from '../../../../src/engine/tf.js';
+import { removeTempDirs, tempDir } from '../fixtures.js';
+import { attr, OnnxBuilder } from './builder.js';
+
+/**
+ * Each supported operator in a small model written by the test, imported
+ * with the engine's converter and checked by importOnnxTeacher itself
+ * against ONNX Runtime (the reference implementation), which refuses the
+ * import beyond ONNX_TOLERANCE. The largest differences measured are
+ * printed so they can be quoted.
+ */
+
+let tensorsAtStart = 0;
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+beforeEach(() => {
+  tensorsAtStart = tf.memory().numTensors;
+});
+
+afterEach(async () => {
+  await removeTempDirs();
+  expect(tf.memory().numTensors).toBe(tensorsAtStart);
+});
+
+/** Imports the model built by `b` with output `output`, checks it and disposes it. */
+async function importAndCheck(
+  b: OnnxBuilder,
+  output: string,
+  label: string,
+  normalisation: { mean?: number[]; std?: number[] } = {},
+): Promise<Omit<ImportedOnnxTeacher, 'model'> & { layers: string[] }> {
+  const file = await b.write(await tempDir(), output);
+  const teacher = await importOnnxTeacher(file, normalisation);
+  const layers = teacher.model.layers.map((l) => l.getClassName());
+  teacher.model.dispose();
+  const { check } = teacher;
+  console.log(
+    `${label}: max |engine - ONNX Runtime| = ${check.maxAbsDifference.toExponential(2)} over ${check.images} images (outputs up to ${check.maxAbsOutput.toFixed(3)}, allowed ${check.tolerance.toExponential(1)}); same top class ${check.sameTopClass}/${check.images}`,
+  );
+  expect(check.maxAbsDifference).toBeLessThanOrEqual(check.tolerance);
+  expect(check.sameTopClass).toBe(check.images);
+  // A check that passes on all-zero outputs would prove nothing.
+  expect(check.maxAbsOutput).toBeGreaterThan(0.01);
+  const { model: _model, ...rest } = teacher;
+  return { ...rest, layers };
+}
+
+describe('transpose', () => {
+  it('moves each value where numpy.transpose would', () => {
+    const dims = [2, 3, 4, 5];
+    const values = Float32Array.from({ length: 120 }, (_, i) => i);
+    const perm = [2, 3, 1, 0];
+    const out = transpose(values, dims, perm);
+    const outDims = perm.map((p) => dims[p]!);
+    for (let a = 0; a < outDims[0]!; a++)
+      for (let b = 0; b < outDims[1]!; b++)
+        for (let c = 0; c < outDims[2]!; c++)
+          for (let d = 0; d < outDims[3]!; d++) {
+            const index = [0, 0, 0, 0];
+            [a, b, c, d].forEach((v, k) => (index[perm[k]!] = v));
+            const source = ((index[0]! * 3 + index[1]!) * 4 + index[2]!) * 5 + index[3]!;
+            expect(out[((a * outDims[1]! + b) * outDims[2]! + c) * outDims[3]! + d]).toBe(source);
+          }
+  });
+});
+
+describe('importOnnxTeacher: operators, checked against ONNX Runtime', () => {
+  it('Conv (bias, pads) + Relu + MaxPool + Flatten + Gemm (transB) + final Softmax (removed)', async () => {
+    const b = new OnnxBuilder({ input: ['N', 3, 8, 8] });
+    const conv = b.node('Conv', ['x', b.random('w1', [4, 3, 3, 3]), b.random('b1', [4])], {
+      kernel_shape: attr.ints([3, 3]),
+      pads: attr.ints([1, 1, 1, 1]),
+    });
+    const pool = b.node('MaxPool', [b.node('Relu', [conv])], {
+      kernel_shape: attr.ints([2, 2]),
+      strides: attr.ints([2, 2]),
+    });
+    const flat = b.node('Flatten', [pool], { axis: attr.int(1) });
+    const logits = b.node('Gemm', [flat, b.random('fc_w', [5, 64]), b.random('fc_b', [5])], {
+      transB: attr.int(1),
+    });
+    const probs = b.node('Softmax', [logits], { axis: attr.int(1) });
+    const teacher = await importAndCheck(b, probs, 'conv-relu-maxpool-gemm-softmax');
+    expect(teacher.info.inputShape).toEqual([8, 8, 3]);
+    expect(teacher.info.numClasses).toBe(5);
+    expect(teacher.info.outputWasSoftmax).toBe(true);
+    expect(teacher.preprocessing.mean).toEqual([0, 0, 0]);
+    expect(teacher.preprocessing.std).toEqual([1, 1, 1]);
+    expect(teacher.layers).toContain('Permute'); // NCHW flatten order
+  });
+
+  it('a residual block with BatchNormalization, ResNet stem pooling, GlobalAveragePool, Reshape and MatMul + Add', async () => {
+    // PyTorch's default export: batch fixed to 1.
+    const b = new OnnxBuilder({ input: [1, 3, 16, 16], seed: 2 });
+    const stem = b.convBn('x', 3, 8, 3, { strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) });
+    // ResNet's 3x3/2 max-pool with padding 1 after a Relu: zero padding is exact there.
+    const pooled = b.node('MaxPool', [stem], {
+      kernel_shape: attr.ints([3, 3]),
+      strides: attr.ints([2, 2]),
+      pads: attr.ints([1, 1, 1, 1]),
+    });
+    const y = b.convBn(
+      b.convBn(pooled, 8, 8, 3, { pads: attr.ints([1, 1, 1, 1]) }),
+      8,
+      8,
+      3,
+      { pads: attr.ints([1, 1, 1, 1]) },
+      false,
+    );
+    const block = b.node('Relu', [b.node('Add', [y, pooled])]);
+    const gap = b.node('GlobalAveragePool', [block]);
+    const flat = b.node('Reshape', [gap, b.int64s('shape', [1, -1])]);
+    const mm = b.node('MatMul', [flat, b.random('fc_w', [8, 10])]);
+    const logits = b.node('Add', [mm, b.random('fc_b', [10])]);
+    const teacher = await importAndCheck(b, logits, 'residual block');
+    expect(teacher.info.outputWasSoftmax).toBe(false);
+    expect(teacher.info.numClasses).toBe(10);
+    expect(teacher.layers).toContain('Add');
+    expect(teacher.layers.filter((l) => l === 'BatchNormalization')).toHaveLength(3);
+    expect(teacher.layers).not.toContain('Permute'); // a 1x1 map flattens the same in both layouts
+  });
+
+  it('depthwise Conv, SAME_UPPER, LeakyRelu, Sigmoid, Tanh, Clip, Pad, Concat, AveragePool, Dropout, Identity, Gemm alpha/beta', async () => {
+    const b = new OnnxBuilder({ input: ['batch', 1, 12, 12], seed: 3 });
+    const c1 = b.node('Conv', ['x', b.random('w1', [6, 1, 3, 3])], {
+      kernel_shape: attr.ints([3, 3]),
+      auto_pad: attr.string('SAME_UPPER'),
+      strides: attr.ints([2, 2]),
+    });
+    const leaky = b.node('LeakyRelu', [c1], { alpha: attr.float(0.2) });
+    // Depthwise: one group per channel, 2 outputs per channel.
+    const dw = b.node('Conv', [leaky, b.random('dw', [12, 1, 3, 3]), b.random('dwb', [12])], {
+      kernel_shape: attr.ints([3, 3]),
+      group: attr.int(6),
+      pads: attr.ints([1, 1, 1, 1]),
+    });
+    const left = b.node('Sigmoid', [dw]);
+    const right = b.node('Clip', [b.node('Tanh', [dw]), b.floats('lo', [], [0]), b.floats('hi', [], [6])]);
+    const joined = b.node('Concat', [left, right], { axis: attr.int(1) });
+    const padded = b.node('Pad', [joined, b.int64s('pads', [0, 0, 1, 0, 0, 0, 0, 1])], {
+      mode: attr.string('constant'),
+    });
+    const avg = b.node('AveragePool', [padded], {
+      kernel_shape: attr.ints([3, 3]),
+      strides: attr.ints([2, 2]),
+      pads: attr.ints([1, 1, 1, 1]),
+      count_include_pad: attr.int(1),
+    });
+    const dropped = b.node('Dropout', [b.node('Identity', [avg])]);
+    const flat = b.node('Flatten', [dropped]);
+    const logits = b.node('Gemm', [flat, b.random('fc_w', [24 * 4 * 4, 4]), b.random('fc_b', [1, 4])], {
+      alpha: attr.float(0.5),
+      beta: attr.float(2),
+    });
+    const teacher = await importAndCheck(b, logits, 'depthwise and friends', { mean: [0.5], std: [0.25] });
+    expect(teacher.info.inputShape).toEqual([12, 12, 1]);
+    expect(teacher.preprocessing.mean).toEqual([0.5]);
+    expect(teacher.layers).toEqual(
+      expect.arrayContaining([
+        'DepthwiseConv2D',
+        'Concatenate',
+        'ZeroPadding2D',
+        'AveragePooling2D',
+        'LeakyReLU',
+      ]),
+    );
+  });
+
+  it('a Constant node, AveragePool with same padding (count_include_pad=0), Conv without bias then Add of a constant bias', async () => {
+    const b = new OnnxBuilder({ input: ['N', 3, 6, 6], seed: 4, opset: 11 });
+    const conv = b.node('Conv', ['x', b.random('w', [4, 3, 1, 1])], { kernel_shape: attr.ints([1, 1]) });
+    const biased = b.node('Add', [conv, b.random('cb', [1, 4, 1, 1])]);
+    const avg = b.node('AveragePool', [biased], {
+      kernel_shape: attr.ints([3, 3]),
+      pads: attr.ints([1, 1, 1, 1]),
+    });
+    const shape = b.node('Constant', [], {
+      value: { type: 4, t: { dims: [2], dataType: 7, int64Data: [0, -1] } },
+    });
+    const flat = b.node('Reshape', [avg, shape]);
+    const logits = b.node('Gemm', [flat, b.random('fc', [144, 3])]);
+    const teacher = await importAndCheck(b, logits, 'constant, same avgpool, bias add');
+    expect(teacher.opset).toBe(11);
+    expect(teacher.producer).toBe('distill-studio-test');
+  });
+});
