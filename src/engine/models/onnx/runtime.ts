@@ -36,6 +36,8 @@ export interface OnnxRuntimeCheck {
   sameTopClass: number;
   /** ONNX Runtime's version. */
   runtimeVersion: string;
+  /** With labels: images each side classifies correctly. */
+  correct?: { engine: number; onnxRuntime: number };
 }
 
 /** What to run: an .onnx file's bytes and the tensors to feed and read. */
@@ -161,6 +163,7 @@ export async function compareWithOnnxRuntime(
   run: OnnxRun,
   nhwc: Float32Array,
   shape: readonly [number, number, number],
+  labels?: ArrayLike<number>,
 ): Promise<OnnxRuntimeCheck> {
   const [h, w, c] = shape;
   const count = nhwc.length / (h * w * c);
@@ -184,6 +187,7 @@ export async function compareWithOnnxRuntime(
   let maxAbsDifference = 0;
   let maxAbsOutput = 0;
   let sameTopClass = 0;
+  const correct = { engine: 0, onnxRuntime: 0 };
   for (let image = 0; image < count; image++) {
     let bestExpected = 0;
     let bestActual = 0;
@@ -200,6 +204,8 @@ export async function compareWithOnnxRuntime(
       if (a > (values[image * classes + bestActual] ?? 0)) bestActual = k;
     }
     if (bestExpected === bestActual) sameTopClass++;
+    if (labels && labels[image] === bestActual) correct.engine++;
+    if (labels && labels[image] === bestExpected) correct.onnxRuntime++;
   }
   return {
     images: count,
@@ -208,5 +214,27 @@ export async function compareWithOnnxRuntime(
     tolerance: ONNX_TOLERANCE * Math.max(1, maxAbsOutput),
     sameTopClass,
     runtimeVersion: ort.env.versions.node ?? ort.env.versions.common,
+    ...(labels ? { correct } : {}),
+  };
+}
+
+/** Two checks on different images as one. */
+export function mergeChecks(a: OnnxRuntimeCheck, b: OnnxRuntimeCheck): OnnxRuntimeCheck {
+  const maxAbsOutput = Math.max(a.maxAbsOutput, b.maxAbsOutput);
+  return {
+    images: a.images + b.images,
+    maxAbsDifference: Math.max(a.maxAbsDifference, b.maxAbsDifference),
+    maxAbsOutput,
+    tolerance: ONNX_TOLERANCE * Math.max(1, maxAbsOutput),
+    sameTopClass: a.sameTopClass + b.sameTopClass,
+    runtimeVersion: a.runtimeVersion,
+    ...(a.correct && b.correct
+      ? {
+          correct: {
+            engine: a.correct.engine + b.correct.engine,
+            onnxRuntime: a.correct.onnxRuntime + b.correct.onnxRuntime,
+          },
+        }
+      : {}),
   };
 }
