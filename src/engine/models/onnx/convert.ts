@@ -20,9 +20,11 @@ type Layer = InstanceType<typeof tfl.layers.Layer>;
  * What a tfjs tensor stands for: 'image' is tfjs [N, H, W, C] for ONNX
  * [N, C, H, W]; 'pooled' is tfjs [N, C] for ONNX [N, C, 1, 1] (after a
  * global pooling, so that a following Flatten costs nothing); 'features' is
- * [N, F] in both.
+ * [N, F] in both; 'channels-last' is [N, H, W, C] in both (an image the graph
+ * transposed to NHWC, as Keras models converted by tf2onnx take their input
+ * and as a flatten in NHWC order needs it).
  */
-export type Layout = 'image' | 'pooled' | 'features';
+export type Layout = 'image' | 'pooled' | 'features' | 'channels-last';
 
 /** A tensor computed by the graph, as a symbolic tfjs tensor. */
 export interface Value {
@@ -54,6 +56,8 @@ export interface ConvertedOnnx {
   inputName: string;
   /** The batch size the graph's input is fixed to, if it is (PyTorch's default export fixes it to 1). */
   fixedBatch?: number;
+  /** The order of the graph's input: NCHW (PyTorch), or NHWC followed by a Transpose (Keras via tf2onnx). */
+  inputLayout: 'nchw' | 'nhwc';
   /** Height, width, channels of one input image. */
   inputShape: [number, number, number];
 }
@@ -186,6 +190,9 @@ export class Conversion {
   /** `value` as an image: a pooled [N, C] value becomes [N, 1, 1, C] again. */
   asImage(node: OnnxNode, value: Value): Value {
     if (value.layout === 'image') return value;
+    if (value.layout === 'channels-last') {
+      throw this.unsupported(node, 'its input is an image in channels-last order (after a Transpose)');
+    }
     if (value.layout === 'features')
       throw this.unsupported(node, 'its input is a feature vector, not an image');
     const channels = value.tensor.shape[1];
@@ -252,7 +259,11 @@ export function convertOnnx(graph: OnnxGraph, file: string): ConvertedOnnx {
     const [channels, height, width] = input.chw;
     const conversion = new Conversion(graph, file, input.fixedBatch);
     const tensor = tfl.input({ shape: [height, width, channels], name: 'input' });
-    conversion.values.set(input.name, { tensor, layout: 'image', nonNegative: false });
+    conversion.values.set(input.name, {
+      tensor,
+      layout: input.layout === 'nhwc' ? 'channels-last' : 'image',
+      nonNegative: false,
+    });
     for (const node of neededNodes(graph, outputName)) convertNode(conversion, node);
     const softmaxInput = conversion.finalSoftmaxInput;
     const modelOutput = softmaxInput ?? outputName;
@@ -269,6 +280,7 @@ export function convertOnnx(graph: OnnxGraph, file: string): ConvertedOnnx {
       outputWasSoftmax: softmaxInput !== undefined,
       outputName: modelOutput,
       inputName: input.name,
+      inputLayout: input.layout,
       ...(input.fixedBatch !== undefined ? { fixedBatch: input.fixedBatch } : {}),
       inputShape: [height, width, channels],
     };
@@ -324,10 +336,22 @@ function neededNodes(graph: OnnxGraph, output: string): OnnxNode[] {
 const IMAGE_FIX =
   'Export the model for one image input of shape (batch, channels, height, width) with a fixed size, e.g. torch.onnx.export(model, torch.zeros(1, 3, 32, 32), "model.onnx")';
 
+/** True when every node reading `input` is a Transpose from NHWC to NCHW (a Keras model converted by tf2onnx). */
+function readAsNhwc(graph: OnnxGraph, input: string): boolean {
+  const readers = graph.nodes.filter((node) => node.inputs.includes(input));
+  return (
+    readers.length > 0 &&
+    readers.every((node) => {
+      const perm = node.attributes.get('perm');
+      return node.opType === 'Transpose' && perm?.kind === 'ints' && perm.value.join() === '0,3,1,2';
+    })
+  );
+}
+
 function checkInput(
   graph: OnnxGraph,
   file: string,
-): { name: string; chw: [number, number, number]; fixedBatch?: number } {
+): { name: string; chw: [number, number, number]; fixedBatch?: number; layout: 'nchw' | 'nhwc' } {
   if (graph.inputs.length !== 1) {
     throw new UserError(
       'ONNX_INPUT_NOT_IMAGE',
@@ -345,7 +369,8 @@ function checkInput(
     );
   }
   const dims = input.dims;
-  const [batch, c, h, w] = dims;
+  const layout = readAsNhwc(graph, input.name) ? 'nhwc' : 'nchw';
+  const [batch, c, h, w] = layout === 'nhwc' ? [dims[0], dims[3], dims[1], dims[2]] : dims;
   if (dims.length !== 4) {
     throw new UserError(
       'ONNX_INPUT_NOT_IMAGE',
@@ -363,6 +388,7 @@ function checkInput(
   return {
     name: input.name,
     chw: [c, h, w],
+    layout,
     ...(typeof batch === 'number' && batch > 0 ? { fixedBatch: batch } : {}),
   };
 }

@@ -153,6 +153,7 @@ export function decodeOnnx(bytes: Uint8Array, file: string): OnnxGraph {
     outputs: (graph.output ?? []).map((o) => o.name ?? ''),
     nodes,
     constants,
+    metadata: new Map((model.metadataProps ?? []).map((entry) => [entry.key ?? '', entry.value ?? ''])),
   };
 }
 

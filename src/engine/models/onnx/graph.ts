@@ -59,6 +59,8 @@ export interface OnnxGraph {
   nodes: OnnxNode[];
   /** Initializers by name. */
   constants: Map<string, OnnxConstant>;
+  /** The model's metadata_props (Distill Studio's exports store their model card there). */
+  metadata: Map<string, string>;
 }
 
 /** Words for a node in messages: 'node "conv1" (Conv)'. */

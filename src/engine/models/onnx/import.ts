@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Preprocessing } from '../../../shared/model-card.js';
+import { ModelCardSchema, type Preprocessing } from '../../../shared/model-card.js';
 import { defaultPreprocessing } from '../../data/preprocess.js';
 import { UserError } from '../../errors.js';
 import type { tfl } from '../../tf.js';
@@ -72,12 +72,17 @@ export async function importOnnxTeacher(
       throw new Error('importOnnxTeacher: the converted model ended in a softmax layer');
     const info = logits.info;
     const shape = info.inputShape;
-    const preprocessing = applyNormalisation(defaultPreprocessing(shape, shape), normalisation, shape[2]);
+    const preprocessing = applyNormalisation(
+      recordedPreprocessing(graph.metadata, shape) ?? defaultPreprocessing(shape, shape),
+      normalisation,
+      shape[2],
+    );
     const check = await verifyWithOnnxRuntime(
       model,
       {
         bytes,
         inputName: converted.inputName,
+        inputLayout: converted.inputLayout,
         outputName: converted.outputName,
         file: absolute,
         ...(converted.fixedBatch !== undefined ? { fixedBatch: converted.fixedBatch } : {}),
@@ -99,6 +104,25 @@ export async function importOnnxTeacher(
   } catch (error) {
     model.dispose();
     throw error;
+  }
+}
+
+/**
+ * The preprocessing a Distill Studio export recorded in the file's metadata
+ * (its model card), when it fits the model; undefined for other files.
+ */
+function recordedPreprocessing(
+  metadata: Map<string, string>,
+  shape: [number, number, number],
+): Preprocessing | undefined {
+  const raw = metadata.get('distillStudio');
+  if (!raw) return undefined;
+  try {
+    const card = ModelCardSchema.safeParse(JSON.parse(raw));
+    if (!card.success || card.data.inputShape.some((d, i) => d !== shape[i])) return undefined;
+    return card.data.preprocessing;
+  } catch {
+    return undefined; // Not our card: the defaults apply, as for any other file.
   }
 }
 

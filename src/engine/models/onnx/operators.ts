@@ -42,6 +42,10 @@ function featureCount(value: Value): number {
 
 /** Flattens an image in ONNX's channel-major order (C, H, W), as a vector. */
 function flatten(node: OnnxNode, c: Conversion, x: Value): Value {
+  if (x.layout === 'channels-last') {
+    const tensor = c.apply(node, tfl.layers.flatten({ name: c.layerName(node) }), x.tensor);
+    return { tensor, layout: 'features', nonNegative: x.nonNegative };
+  }
   if (x.layout !== 'image') return { ...x, layout: 'features' };
   const [, h, w] = x.tensor.shape;
   let tensor = x.tensor;
@@ -63,7 +67,7 @@ function dense(
   m: number,
   bias?: Float32Array,
 ): void {
-  if (x.layout === 'image')
+  if (x.layout === 'image' || x.layout === 'channels-last')
     throw c.unsupported(node, 'its input is an image; flatten it first (Flatten or Reshape)');
   const inputs = featureCount(x);
   if (inputs !== k)
@@ -195,6 +199,7 @@ const add: OperatorConverter = (node, c) => {
 
 const batchNormalization: OperatorConverter = (node, c) => {
   const x = c.value(node, 0);
+  if (x.layout === 'channels-last') throw c.unsupported(node, 'its input is in channels-last order');
   if (c.int(node, 'training_mode', 0) !== 0)
     throw c.unsupported(node, 'it is in training mode; export the model in eval mode (model.eval())');
   if (c.int(node, 'spatial', 1) !== 1)
@@ -223,6 +228,7 @@ const globalPool =
   (kind: 'average' | 'max'): OperatorConverter =>
   (node, c) => {
     const x = c.value(node, 0);
+    if (x.layout === 'channels-last') throw c.unsupported(node, 'its input is in channels-last order');
     if (x.layout !== 'image') {
       c.define(node, x); // Already [N, C, 1, 1].
       return;
@@ -267,7 +273,7 @@ const softmax: OperatorConverter = (node, c) => {
       'a Softmax is only supported as the last node (it is removed, the engine needs logits)',
     );
   }
-  if (x.layout === 'image' || (axis !== 1 && axis !== -1)) {
+  if (x.layout === 'image' || x.layout === 'channels-last' || (axis !== 1 && axis !== -1)) {
     throw c.unsupported(node, 'the final Softmax must be over the class scores of each image');
   }
   c.finalSoftmaxInput = node.inputs[0];
@@ -277,6 +283,7 @@ const softmax: OperatorConverter = (node, c) => {
 const concat: OperatorConverter = (node, c) => {
   const values = node.inputs.map((_, i) => c.value(node, i));
   const layouts = new Set(values.map((v) => v.layout));
+  if (layouts.has('channels-last')) throw c.unsupported(node, 'its inputs are in channels-last order');
   const axis = c.int(node, 'axis', 1);
   const rank = values[0]?.layout === 'features' ? 2 : 4;
   if (layouts.size !== 1 || (axis !== 1 && axis !== 1 - rank)) {
@@ -328,6 +335,20 @@ const clip: OperatorConverter = (node, c) => {
   );
 };
 
+/** Transpose between NCHW and NHWC only: the tensor stays, its layout changes. */
+const transposeOp: OperatorConverter = (node, c) => {
+  const x = c.value(node, 0);
+  const perm = (c.ints(node, 'perm') ?? []).join();
+  if (perm === '0,2,3,1' && x.layout === 'image')
+    c.define(node, { ...x, layout: 'channels-last', biasOwner: undefined });
+  else if (perm === '0,3,1,2' && x.layout === 'channels-last') c.define(node, { ...x, layout: 'image' });
+  else
+    throw c.unsupported(
+      node,
+      `only transposing an image between NCHW and NHWC is supported, not perm [${perm}]`,
+    );
+};
+
 /** Every supported operator, by ONNX op type. */
 export const OPERATORS: Readonly<Record<string, OperatorConverter>> = {
   Conv: convertConv,
@@ -355,4 +376,5 @@ export const OPERATORS: Readonly<Record<string, OperatorConverter>> = {
   Pad: convertPad,
   Concat: concat,
   Constant: constant,
+  Transpose: transposeOp,
 };

@@ -48,6 +48,8 @@ export interface OnnxRun {
   outputName: string;
   /** The batch size the graph requires, when fixed. */
   fixedBatch?: number;
+  /** The graph's input order; NCHW unless it says NHWC (Keras via tf2onnx). */
+  inputLayout?: 'nchw' | 'nhwc';
   /** For messages. */
   file: string;
 }
@@ -64,7 +66,8 @@ function withOutput(bytes: Uint8Array, output: string): Uint8Array {
 }
 
 /**
- * Runs `run` in ONNX Runtime on `nchw` images ([count, c, h, w]) and returns
+ * Runs `run` in ONNX Runtime on `nchw` images ([count, c, h, w], or NHWC
+ * when the graph takes that) and returns
  * the outputs, one row per image. One thread: it is a check, and the
  * machine may be busy with a distillation.
  */
@@ -167,12 +170,10 @@ export async function compareWithOnnxRuntime(
 ): Promise<OnnxRuntimeCheck> {
   const [h, w, c] = shape;
   const count = nhwc.length / (h * w * c);
-  const expected = await runOnnxRuntime(run, transpose(nhwc, [count, h, w, c], [0, 3, 1, 2]), [
-    count,
-    c,
-    h,
-    w,
-  ]);
+  const expected =
+    run.inputLayout === 'nhwc'
+      ? await runOnnxRuntime(run, nhwc, [count, h, w, c])
+      : await runOnnxRuntime(run, transpose(nhwc, [count, h, w, c], [0, 3, 1, 2]), [count, c, h, w]);
   const actual = tf.tidy(() => model.predict(tf.tensor4d(nhwc, [count, h, w, c])) as tf.Tensor);
   const values = (await actual.data()) as Float32Array;
   actual.dispose();

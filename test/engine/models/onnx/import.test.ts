@@ -190,4 +190,23 @@ describe('importOnnxTeacher: operators, checked against ONNX Runtime', () => {
     expect(teacher.opset).toBe(11);
     expect(teacher.producer).toBe('distill-studio-test');
   });
+
+  it('a Keras model as tf2onnx converts it: NHWC input, Transposes, Reshape to (-1, features), MatMul + Add', async () => {
+    const b = new OnnxBuilder({ input: ['unk__6', 28, 28, 1], seed: 8 });
+    const nchw = b.node('Transpose', ['x'], { perm: attr.ints([0, 3, 1, 2]) });
+    const conv = b.node('Conv', [nchw, b.random('k', [4, 1, 3, 3]), b.random('kb', [4])], {
+      kernel_shape: attr.ints([3, 3]),
+      strides: attr.ints([2, 2]),
+    });
+    const nhwc = b.node('Transpose', [b.node('Relu', [conv])], { perm: attr.ints([0, 2, 3, 1]) });
+    const flat = b.node('Reshape', [nhwc, b.int64s('shape', [-1, 13 * 13 * 4])]);
+    const dense = b.node('Add', [
+      b.node('MatMul', [flat, b.random('w', [13 * 13 * 4, 10])]),
+      b.random('bias', [10]),
+    ]);
+    const teacher = await importAndCheck(b, b.node('Softmax', [dense]), 'keras via tf2onnx (NHWC)');
+    expect(teacher.info.inputShape).toEqual([28, 28, 1]);
+    expect(teacher.info.outputWasSoftmax).toBe(true);
+    expect(teacher.layers).not.toContain('Permute'); // flattened in NHWC order, as tfjs does
+  });
 });
