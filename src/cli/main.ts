@@ -8,6 +8,7 @@ import { backendsCommand } from './commands/backends.js';
 import { dataCommand } from './commands/data.js';
 import { distillCommand } from './commands/distill.js';
 import { evaluateCommand } from './commands/evaluate.js';
+import { exportCommand } from './commands/export.js';
 import { inspectCommand } from './commands/inspect.js';
 import { methodsCommand } from './commands/methods.js';
 import { presetsCommand } from './commands/presets.js';
@@ -22,6 +23,7 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map(
     inspectCommand,
     trainTeacherCommand,
     evaluateCommand,
+    exportCommand,
     dataCommand,
     presetsCommand,
     backendsCommand,
@@ -105,7 +107,7 @@ function overview(): string {
     ...[...COMMANDS.values()].map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run "distill-studio <command> --help" for a command\'s options and examples.',
-    'Models are TensorFlow.js folders (model.json + weights); "builtin:mnist-lenet5" is the example teacher.',
+    'Models are TensorFlow.js folders (model.json + weights) or .onnx files; "builtin:mnist-lenet5" is the example teacher.',
     'Exit codes: 0 success, 1 bad input (a file, a dataset, a model), 2 bad command-line usage, 70 internal error.',
   ].join('\n');
 }

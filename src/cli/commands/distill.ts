@@ -5,6 +5,8 @@ import type { Pipeline } from '../../shared/job-settings.js';
 import { startingMethodSettings } from '../../shared/recommended.js';
 import { UserError } from '../../engine/errors.js';
 import { runJob } from '../../engine/job/run-job.js';
+import { isOnnxFile } from '../../engine/models/onnx/import.js';
+import { describeOnnxImport, saveOnnxTeacher } from '../../engine/models/onnx/save-teacher.js';
 import { WorkerPool } from '../../engine/job/worker-pool.js';
 import { writeReport } from '../../engine/report/write-report.js';
 import type { SynthesisMethod } from '../../engine/synthesis/method.js';
@@ -14,14 +16,17 @@ import type { Command, CommandContext } from '../command.js';
 import { jobSettingOptions, readJobSettings } from '../job-options.js';
 import type { ProgressBar } from '../progress-bar.js';
 import { formatDuration } from '../progress-bar.js';
+import { normalisationOptions, parseNormalisation } from './normalisation.js';
 
 const options = {
   teacher: {
     type: 'string',
     value: 'MODEL',
-    description: 'The teacher: a TensorFlow.js model folder or builtin:NAME.',
+    description:
+      'The teacher: a TensorFlow.js model folder, an .onnx file (converted into the run folder) or builtin:NAME.',
     default: 'builtin:mnist-lenet5',
   },
+  ...normalisationOptions,
   student: {
     type: 'string',
     value: 'PRESET',
@@ -87,6 +92,10 @@ export const distillCommand: Command = {
     'Examples:',
     '  distill-studio distill --teacher builtin:mnist-lenet5 --test-data mnist-digits --run runs/demo',
     '  distill-studio distill --teacher my-teacher/ --student lenet5-half --method zskd --set iterations=500',
+    '  distill-studio distill --teacher model.onnx --mean 0.2860 --std 0.3530 --test-data fashion-mnist',
+    '',
+    'An .onnx teacher is converted, checked against ONNX Runtime and saved as teacher/ in the run folder with',
+    'the pixel normalisation given by --mean/--std (default: pixels scaled to 0..1, nothing subtracted).',
   ].join('\n'),
   options,
   async run(context) {
@@ -95,7 +104,7 @@ export const distillCommand: Command = {
     const settingsName = stringOption(args, 'settings', options.settings);
     const pipeline = pipelineOption(args, settingsName);
     const job = readJobSettings(args, 'job', pipeline);
-    const spec: JobSpec = JobSpecSchema.parse({
+    const parsed: JobSpec = JobSpecSchema.parse({
       teacher: stringOption(args, 'teacher', options.teacher) ?? '',
       student: stringOption(args, 'student', options.student) ?? '',
       method: method.name,
@@ -113,8 +122,23 @@ export const distillCommand: Command = {
       runDir: path.resolve(stringOption(args, 'run', options.run) ?? 'runs/latest'),
       ...(pipeline === 'rounds' ? { rounds: readJobSettings(args, 'rounds', pipeline) } : {}),
     });
+    const normalisation = parseNormalisation(args);
+    const onnxTeacher = isOnnxFile(parsed.teacher);
+    if (!onnxTeacher && (normalisation.mean || normalisation.std)) {
+      throw new UserError(
+        'USAGE',
+        '--mean and --std apply to an .onnx teacher; a model folder records its own normalisation in its card',
+        'Leave out --mean/--std, or give the teacher as an .onnx file',
+      );
+    }
     const info = await backend();
-    log(`run folder: ${spec.runDir}`);
+    log(`run folder: ${parsed.runDir}`);
+    let spec = parsed;
+    if (onnxTeacher) {
+      const saved = await saveOnnxTeacher(parsed.teacher, path.join(parsed.runDir, 'teacher'), normalisation);
+      log(`teacher: ${describeOnnxImport(saved.teacher)}; saved as ${saved.folder}`);
+      spec = { ...parsed, teacher: saved.folder };
+    }
     const display = new StageDisplay(context);
     // In rounds, the first Ctrl-C ends the job after the current step and keeps the student;
     // a second one quits at once (the run folder resumes either way).

@@ -24,7 +24,7 @@ const options = {
   teacher: {
     type: 'string',
     value: 'MODEL',
-    description: 'Also measure agreement with this model (a folder or builtin:NAME).',
+    description: 'Also measure agreement with this model (a folder, an .onnx file or builtin:NAME).',
   },
   out: { type: 'string', value: 'FILE', description: 'Also write the result as JSON to this file.' },
   ...normalisationOptions,
@@ -36,12 +36,13 @@ export const evaluateCommand: Command = {
   summary: 'Measure a model on labelled images: accuracy, confusion matrix, size, speed.',
   usage: '<model> [--data DATASET] [--teacher MODEL]',
   help: [
-    'Measures a model folder (or builtin:NAME) on a labelled dataset: accuracy, accuracy per class, the confusion',
+    'Measures a model folder, .onnx file (or builtin:NAME) on a labelled dataset: accuracy, accuracy per class, the confusion',
     'matrix, agreement with a teacher, parameter count, file size and mean latency per image on this backend.',
     '',
     'Examples:',
     '  distill-studio evaluate builtin:mnist-lenet5 --data mnist-digits',
     '  distill-studio evaluate student/ --teacher teacher/ --data fashion-mnist --json > result.json',
+    '  distill-studio evaluate model.onnx --data fashion-mnist --mean 0.2860 --std 0.3530',
   ].join('\n'),
   options,
   async run({ args, backend, progress }) {

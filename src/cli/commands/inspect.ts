@@ -5,27 +5,32 @@ import { formatCount, modelStats, type ModelStats } from '../../engine/models/st
 import type { tfl } from '../../engine/tf.js';
 import { onePositional } from '../args.js';
 import type { Command } from '../command.js';
+import { normalisationOptions, parseNormalisation } from './normalisation.js';
 
 const options = {
   layers: {
     type: 'boolean',
     description: 'Also list every layer with its output shape, parameters and MACs.',
   },
+  ...normalisationOptions,
 } as const satisfies Command['options'];
 
 /** `inspect`: what a model is: input, classes, size, compute, provenance. */
 export const inspectCommand: Command = {
   name: 'inspect',
-  summary: 'Describe a model folder, built-in model or preset: input, classes, parameters, FLOPs.',
+  summary:
+    'Describe a model folder, .onnx file, built-in model or preset: input, classes, parameters, FLOPs.',
   usage: '<model | preset>',
   help: [
     'Shows what a model takes and gives, its parameter count, compute per image (FLOPs = 2 x multiply-adds),',
     'file size and, for models saved by Distill Studio, how inputs are normalised and what made it.',
-    'The model is validated as a teacher would be: a model the app cannot use says why here.',
+    'The model is validated as a teacher would be: a model the app cannot use says why here. An .onnx file is',
+    'converted and checked against ONNX Runtime on random images, as its import as a teacher would be.',
     '',
     'Examples:',
     '  distill-studio inspect builtin:mnist-lenet5',
     '  distill-studio inspect path/to/model-folder --layers',
+    '  distill-studio inspect model.onnx --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225',
     '  distill-studio inspect resnet18',
   ].join('\n'),
   options,
@@ -55,7 +60,7 @@ export const inspectCommand: Command = {
         model.dispose();
       }
     }
-    const loaded = await loadClassifier(ref);
+    const loaded = await loadClassifier(ref, parseNormalisation(args));
     try {
       const stats = modelStats(loaded.model);
       const json = {
@@ -67,6 +72,7 @@ export const inspectCommand: Command = {
         fileBytes: loaded.fileBytes,
         preprocessing: loaded.preprocessing,
         card: loaded.card ?? null,
+        onnx: loaded.onnx ?? null,
         ...stats,
       };
       const card = loaded.card;
@@ -74,9 +80,14 @@ export const inspectCommand: Command = {
         `model ${loaded.folder}`,
         ...describe(loaded.model, stats, loaded.inputShape, loaded.numClasses, args.values.layers === true),
         ...(loaded.fileBytes !== undefined ? [`file size: ${(loaded.fileBytes / 1024).toFixed(1)} KiB`] : []),
-        `normalisation: mean ${loaded.preprocessing.mean.join(',')} std ${loaded.preprocessing.std.join(',')} (images ${loaded.preprocessing.sourceShape.join('x')})${card ? '' : ' (assumed: the model records none; set --mean/--std when evaluating)'}`,
+        `normalisation: mean ${loaded.preprocessing.mean.join(',')} std ${loaded.preprocessing.std.join(',')} (images ${loaded.preprocessing.sourceShape.join('x')})${card ? '' : ' (assumed: the model records none; set --mean/--std)'}`,
         ...(loaded.outputWasSoftmax
           ? ['output: the last layer applies softmax; the app uses the logits before it']
+          : []),
+        ...(loaded.onnx
+          ? [
+              `ONNX: opset ${loaded.onnx.opset}, made by ${loaded.onnx.producer}; converted and checked against ONNX Runtime ${loaded.onnx.check.runtimeVersion} on ${loaded.onnx.check.images} random images: max difference ${loaded.onnx.check.maxAbsDifference.toExponential(2)} (allowed ${loaded.onnx.check.tolerance.toExponential(1)})`,
+            ]
           : []),
         ...(card
           ? [
