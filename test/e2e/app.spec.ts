@@ -107,11 +107,16 @@ test('a user distills the example teacher and exports the results', async ({ pag
   await expect(page.getByTestId('run-heading')).toHaveText('Finished');
   await shot(page, '05-finished');
 
-  // The report and the three exports.
+  // The report (the one rendered page, in its sandboxed frame) and the three exports.
   await page.getByTestId('open-report').click();
-  await expect(page.getByTestId('compare-table')).toContainText('98.25%');
-  const studentAccuracy = (await page.getByTestId('student-accuracy').textContent())!.trim();
-  await expect(page.getByTestId('confusion')).toBeVisible();
+  const report = page.frameLocator('[data-testid="report-frame"]');
+  const comparison = report.locator('#comparison');
+  await expect(comparison).toContainText('98.25%');
+  const accuracyRow = comparison.locator('tr', { hasText: 'Accuracy on the test set' });
+  const studentAccuracy = (await accuracyRow.locator('td').nth(1).textContent())!.trim();
+  expect(studentAccuracy).toMatch(/^\d+\.\d\d%$/);
+  await expect(report.locator('#per-class table.confusion').first()).toBeVisible();
+  await expect(page.getByTestId('compare-table')).toHaveCount(0); // rendered once, not a second time outside
   await shot(page, '06-report');
 
   const exported = async (button: string, index: number): Promise<string> => {
@@ -185,10 +190,11 @@ test('a user runs rounds against a time budget, watches the student improve, sto
 
   // The report: rounds, budget, stopped early, and the curve with a point per round.
   await page.getByTestId('open-report').click();
-  const summary = page.getByTestId('report-rounds');
-  await expect(summary).toContainText(/\d+ rounds in .* of a 1 min budget, stopped early and kept/);
+  const summary = page.frameLocator('[data-testid="report-frame"]').locator('#rounds p.note');
+  await expect(summary).toContainText(/\d+ rounds in .* of a 1 min budget\. The user stopped the run early/);
   const rounds = Number(/(\d+) rounds/.exec((await summary.textContent()) ?? '')?.[1]);
   expect(rounds).toBeGreaterThanOrEqual(measured);
+  expect(await summary.getAttribute('data-rounds')).toBe(String(rounds));
   const html = (await page.getByTestId('report-frame').getAttribute('srcdoc')) ?? '';
   expect(html).toContain('<section id="rounds"');
   expect(html).toContain('The user stopped the run early');

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { JobResult } from '../../shared/job.js';
-import { renderReportHtml, type ReportAssets } from '../../shared/report-html.js';
+import { renderReportHtml, type ReportAssets } from '../../shared/report/html.js';
 import { writeFileAtomic } from '../util/atomic-fs.js';
 
 /** Name of the report in a run folder. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeReport } from '../../../src/engine/report/write-report.js';
-import { makeResult } from '../../shared/report-fixture.js';
+import { makeResult } from '../../shared/report/fixture.js';
 
 let runDir: string;
 beforeEach(async () => {

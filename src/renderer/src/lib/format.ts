@@ -8,7 +8,7 @@ export {
   formatMs,
   formatRatio,
   formatDate,
-} from '../../../shared/report-format.js';
+} from '../../../shared/report/format.js';
 
 /** "12 s", "3 min 20 s", "1 h 5 min" for an ETA; "—" when unknown. */
 export function formatEta(seconds: number | null | undefined): string {

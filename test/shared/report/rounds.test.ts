@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { renderReportHtml } from '../../src/shared/report-html.js';
-import { count, makeResult, ROUND_CURVE, section } from './report-fixture.js';
+import { renderReportHtml } from '../../../src/shared/report/html.js';
+import { count, makeResult, ROUND_CURVE, section } from './fixture.js';
 
 /** The row of a settings table with this label, as rendered. */
 function row(html: string, label: string): string {
@@ -8,7 +8,7 @@ function row(html: string, label: string): string {
   return match?.[1] ?? '(missing)';
 }
 
-// The time chart's frame (report-svg.ts lineChart): 560 wide, plot from x=62 to x=544.
+// The time chart's frame (src/shared/report/svg.ts lineChart): 560 wide, plot from x=62 to x=544.
 const PLOT_LEFT = 62;
 const PLOT_WIDTH = 560 - 62 - 16;
 

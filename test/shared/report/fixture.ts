@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { JobResultSchema, type JobResult, type RoundPoint } from '../../src/shared/job.js';
+import { JobResultSchema, type JobResult, type RoundPoint } from '../../../src/shared/job.js';
 
 /** Test images per class, as in the MNIST test set. */
 export const CLASS_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JobResultSchema } from '../../src/shared/job.js';
+import { JobResultSchema } from '../../../src/shared/job.js';
 import {
   formatBudget,
   formatBytes,
@@ -10,17 +10,15 @@ import {
   formatPercent,
   formatRatio,
   formatSeconds,
-} from '../../src/shared/report-format.js';
-import { escapeHtml, REPORT_CSP, renderReportHtml, summarySentence } from '../../src/shared/report-html.js';
-import { niceTicks } from '../../src/shared/report-svg.js';
+} from '../../../src/shared/report/format.js';
 import {
-  CLASS_COUNTS,
-  count,
-  makeResult,
-  section,
-  STUDENT_ERRORS,
-  TEACHER_ERRORS,
-} from './report-fixture.js';
+  escapeHtml,
+  REPORT_CSP,
+  renderReportHtml,
+  summarySentence,
+} from '../../../src/shared/report/html.js';
+import { niceTicks } from '../../../src/shared/report/svg.js';
+import { CLASS_COUNTS, count, makeResult, section, STUDENT_ERRORS, TEACHER_ERRORS } from './fixture.js';
 
 /** The numbers in a confusion table's cells, row by row, without the totals column. */
 function confusionCells(html: string, model: string): number[][] {

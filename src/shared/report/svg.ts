@@ -1,4 +1,4 @@
-import { escapeHtml, shorten } from './report-format.js';
+import { escapeHtml, shorten } from './format.js';
 
 /**
  * Inline SVG charts for the HTML report: grouped bars and line charts with

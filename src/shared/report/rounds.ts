@@ -1,4 +1,4 @@
-import type { JobResult } from './job.js';
+import type { JobResult } from '../job.js';
 import {
   escapeHtml,
   formatBudget,
@@ -6,9 +6,9 @@ import {
   formatNumber,
   formatPercent,
   formatSeconds,
-} from './report-format.js';
-import { COLORS } from './report-sections.js';
-import { lineChart } from './report-svg.js';
+} from './format.js';
+import { COLORS } from './sections.js';
+import { lineChart } from './svg.js';
 
 /**
  * The report's section on the round pipeline: the student's measure against

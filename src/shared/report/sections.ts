@@ -1,4 +1,4 @@
-import type { JobResult } from './job.js';
+import type { JobResult } from '../job.js';
 import {
   classLabel,
   escapeHtml,
@@ -7,13 +7,13 @@ import {
   formatPercent,
   formatSeconds,
   shorten,
-} from './report-format.js';
-import { barChart, lineChart } from './report-svg.js';
+} from './format.js';
+import { barChart, lineChart } from './svg.js';
 
 /**
  * The data sections of the HTML report: per-class accuracy and confusion
  * matrices, distillation curves, and the transfer set. Each function takes
- * the job result and returns one escaped `<section>`; report-html.ts puts
+ * the job result and returns one escaped `<section>`; html.ts puts
  * them on the page.
  */
 

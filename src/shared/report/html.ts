@@ -1,4 +1,4 @@
-import type { JobResult } from './job.js';
+import type { JobResult } from '../job.js';
 import {
   escapeHtml,
   formatBytes,
@@ -9,13 +9,13 @@ import {
   formatPercent,
   formatRatio,
   NOT_AVAILABLE,
-} from './report-format.js';
-import { roundsSection } from './report-rounds.js';
-import { curvesSection, perClassSection, transferSetSection } from './report-sections.js';
-import { settingsSection } from './report-settings.js';
-import { REPORT_CSS } from './report-style.js';
+} from './format.js';
+import { roundsSection } from './rounds.js';
+import { curvesSection, perClassSection, transferSetSection } from './sections.js';
+import { settingsSection } from './settings.js';
+import { REPORT_CSS } from './style.js';
 
-export { escapeHtml } from './report-format.js';
+export { escapeHtml } from './format.js';
 
 /**
  * The content security policy of the report: nothing may load from

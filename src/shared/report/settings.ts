@@ -1,4 +1,4 @@
-import type { JobResult } from './job.js';
+import type { JobResult } from '../job.js';
 import {
   escapeHtml,
   formatBudget,
@@ -7,8 +7,8 @@ import {
   formatNumber,
   formatPercent,
   formatSeconds,
-} from './report-format.js';
-import { keyValueTable } from './report-sections.js';
+} from './format.js';
+import { keyValueTable } from './sections.js';
 
 /**
  * The settings section of the HTML report: everything needed to make the
