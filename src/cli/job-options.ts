@@ -1,4 +1,4 @@
-import { formatDurationWords, parseDuration } from '../shared/duration.js';
+import { formatDurationFlag, parseDuration } from '../shared/duration.js';
 import { JOB_SETTINGS, settingDefault, type JobSetting, type Pipeline } from '../shared/job-settings.js';
 import { UserError } from '../engine/errors.js';
 import { numberOption } from './args.js';
@@ -13,7 +13,7 @@ import type { OptionSpec, ParsedArgs } from './command.js';
 /** A default as --help shows it: "15m", "on", "0.001". */
 function shown(setting: JobSetting, value: number | boolean): string {
   if (typeof value === 'boolean') return value ? 'on' : 'off';
-  return setting.kind === 'number' && setting.duration ? formatDurationWords(value) : String(value);
+  return setting.kind === 'number' && setting.duration ? formatDurationFlag(value) : String(value);
 }
 
 /** The options for `settings` (default: every declared job setting). */
@@ -80,8 +80,8 @@ function readOne(args: ParsedArgs, setting: JobSetting, pipeline: Pipeline): num
   if (seconds === null || seconds < setting.min || seconds > setting.max) {
     throw new UserError(
       'USAGE',
-      `--${setting.flag} must be a duration such as 90s, 15m or 1h (at most ${formatDurationWords(setting.max)}), got "${String(raw)}"`,
-      `Pass e.g. --${setting.flag} ${formatDurationWords(fallback as number)}`,
+      `--${setting.flag} must be a duration such as 90s, 15m or 1h (at most ${formatDurationFlag(setting.max)}), got "${String(raw)}"`,
+      `Pass e.g. --${setting.flag} ${formatDurationFlag(fallback as number)}`,
     );
   }
   return seconds;

@@ -1,3 +1,5 @@
+import { formatCount, formatDuration } from '../shared/format.js';
+
 /** Where progress is drawn: the terminal (stderr) in practice, a buffer in tests. */
 export interface ProgressSink {
   isTTY?: boolean;
@@ -66,22 +68,14 @@ export class ProgressBar {
       `${update.done}/${update.total}`,
     ];
     if (update.rate !== undefined) parts.push(`${formatRate(update.rate)} ${update.unit ?? 'it/s'}`);
-    if (update.etaSeconds !== undefined) parts.push(`ETA ${formatDuration(update.etaSeconds)}`);
+    if (update.etaSeconds !== undefined)
+      parts.push(`ETA ${formatDuration(update.etaSeconds, { whole: true })}`);
     if (update.detail) parts.push(update.detail);
     return parts.join(' ');
   }
 }
 
+/** Items per second: "1,235" from 100 on, "12.3" below. */
 function formatRate(rate: number): string {
-  return rate >= 100 ? Math.round(rate).toLocaleString('en-US') : rate.toFixed(1);
-}
-
-/** Formats seconds as m:ss or h:mm:ss ("--:--" when unknown). */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '--:--';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const rest = String(s % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`;
+  return rate >= 100 ? formatCount(rate) : rate.toFixed(1);
 }

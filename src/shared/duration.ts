@@ -13,8 +13,12 @@ export function parseDuration(text: string): number | null {
   return Number(parts[1] ?? 0) * 3600 + Number(parts[2] ?? 0) * 60 + Number(parts[3] ?? 0);
 }
 
-/** Seconds as the shortest text parseDuration reads back: 900 -> "15m", 5400 -> "1h30m", 90 -> "90s". */
-export function formatDurationWords(seconds: number): string {
+/**
+ * Seconds as the shortest flag value parseDuration reads back: 900 -> "15m", 5400 -> "1h30m",
+ * 90 -> "90s" (for the command line's options and their help; durations for people are written
+ * by formatDuration in format.ts).
+ */
+export function formatDurationFlag(seconds: number): string {
   const whole = Math.round(seconds);
   if (whole !== seconds || whole < 60 || whole % 60 !== 0) return `${seconds}s`;
   const h = Math.floor(whole / 3600);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatBytes } from './format.js';
 
 /**
  * The largest inputs the app accepts, so that a wrong or hostile file is
@@ -24,10 +25,11 @@ export const LIMITS = {
   inputChannels: 4,
 } as const;
 
-/** Bytes as words, for messages: "32 MB". */
-export function megabytes(bytes: number): string {
-  return `${Math.round(bytes / (1024 * 1024))} MB`;
-}
+/**
+ * @deprecated Sizes are written by formatBytes (src/shared/format.ts), as everywhere else.
+ * This name stays only for src/engine/models (io-files.ts, onnx/file.ts), which another change owns.
+ */
+export const megabytes = formatBytes;
 
 const side = z
   .number()

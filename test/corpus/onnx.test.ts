@@ -70,7 +70,7 @@ describe('ONNX files that are not readable models', () => {
     const file = await write('');
     truncateSync(file, LIMITS.onnxFileBytes + 1); // sparse: no disk used
     const error = await expectRefused(() => importOnnxTeacher(file), 'ONNX_TOO_LARGE');
-    expect(error.message).toMatch(/544 MB/);
+    expect(error.message).toMatch(/544 MiB/);
   });
 
   it('refuses bytes that are not protobuf', async () => {

@@ -48,8 +48,8 @@ describe('input limits', () => {
     await expectUserError(
       () => loadModel(folder),
       'MODEL_TOO_LARGE',
-      /model\.json is 32 MB/,
-      /at most 32 MB/,
+      /model\.json is 32 MiB/,
+      /at most 32 MiB/,
     );
   });
 
@@ -59,18 +59,14 @@ describe('input limits', () => {
     await editModelJson(folder, (json) => {
       firstGroup(json).weights[0]!.shape = [LIMITS.weightBytes / 4 + 1];
     });
-    await expectUserError(() => loadModel(folder), 'MODEL_TOO_LARGE', /describes 512 MB of weights/);
+    await expectUserError(() => loadModel(folder), 'MODEL_TOO_LARGE', /describes 512 MiB of weights/);
   });
 
   it('a data file larger than the limit, from its size', async () => {
     const file = path.join(dir, 'huge.idx');
     writeFileSync(file, '');
     truncateSync(file, LIMITS.dataFileBytes + 1);
-    await expectUserError(
-      () => readDataFile(file, 'IDX image file'),
-      'DATA_TOO_LARGE',
-      /huge\.idx is 1024 MB/,
-    );
+    await expectUserError(() => readDataFile(file, 'IDX image file'), 'DATA_TOO_LARGE', /huge\.idx is 1 GiB/);
   });
 
   it('a gzip that unpacks beyond the limit stops at the limit', async () => {

@@ -137,7 +137,7 @@ describe('browser-mode server', () => {
       expect(reply.status).toBe(413);
       const error = JSON.parse(reply.body).error;
       expect(error.code).toBe('REQUEST_TOO_LARGE');
-      expect(error.message).toContain('larger than 1 MB');
+      expect(error.message).toContain('larger than 1 MiB');
       expect(error.fix.length).toBeGreaterThan(0);
     }
     const body = JSON.stringify({ method: 'projects.list', params: {} });

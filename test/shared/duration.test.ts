@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDurationWords, parseDuration } from '../../src/shared/duration.js';
+import { formatDurationFlag, parseDuration } from '../../src/shared/duration.js';
 
 describe('parseDuration', () => {
   it('reads seconds, minutes, hours and their combinations', () => {
@@ -21,15 +21,15 @@ describe('parseDuration', () => {
   });
 });
 
-describe('formatDurationWords', () => {
+describe('formatDurationFlag', () => {
   it('writes the shortest text that parseDuration reads back to the same seconds', () => {
-    expect(formatDurationWords(900)).toBe('15m');
-    expect(formatDurationWords(5400)).toBe('1h30m');
-    expect(formatDurationWords(3600)).toBe('1h');
-    expect(formatDurationWords(90)).toBe('90s');
-    expect(formatDurationWords(2.5)).toBe('2.5s');
+    expect(formatDurationFlag(900)).toBe('15m');
+    expect(formatDurationFlag(5400)).toBe('1h30m');
+    expect(formatDurationFlag(3600)).toBe('1h');
+    expect(formatDurationFlag(90)).toBe('90s');
+    expect(formatDurationFlag(2.5)).toBe('2.5s');
     for (const seconds of [1, 59, 60, 61, 90, 900, 3599, 3600, 5400, 86_400, 2_592_000, 0.5]) {
-      expect(parseDuration(formatDurationWords(seconds)), String(seconds)).toBe(seconds);
+      expect(parseDuration(formatDurationFlag(seconds)), String(seconds)).toBe(seconds);
     }
   });
 });

@@ -1,5 +1,6 @@
 import { cpus } from 'node:os';
 import path from 'node:path';
+import { formatCount, formatDuration, formatPercent } from '../../shared/format.js';
 import { JobSpecSchema, type JobEvent, type JobSpec } from '../../shared/job.js';
 import type { Pipeline } from '../../shared/job-settings.js';
 import { startingMethodSettings } from '../../shared/recommended.js';
@@ -15,7 +16,6 @@ import { numberOption, stringOption } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
 import { jobSettingOptions, readJobSettings } from '../job-options.js';
 import type { ProgressBar } from '../progress-bar.js';
-import { formatDuration } from '../progress-bar.js';
 import { normalisationOptions, parseNormalisation } from './normalisation.js';
 
 const options = {
@@ -157,7 +157,7 @@ export const distillCommand: Command = {
     }).finally(() => process.off('SIGINT', onInterrupt));
     display.finish();
     const report = await writeReport(spec.runDir, result);
-    const pct = (v: number): string => `${(v * 100).toFixed(2)}%`;
+    const pct = (v: number): string => formatPercent(v);
     const ev = result.evaluation;
     const r = result.rounds;
     const lines = [
@@ -172,20 +172,20 @@ export const distillCommand: Command = {
           ]
         : []),
       r
-        ? `transfer set: ${result.transferSet.count} images by ${result.spec.method}, ${result.transferSet.samplesPerSecond.toFixed(1)} img/s over the run (${formatDuration(result.transferSet.synthesisSeconds)} of synthesis in workers), mean teacher confidence ${pct(result.transferSet.meanTop1)}`
-        : `transfer set: ${result.transferSet.count} images by ${result.spec.method} in ${formatDuration(result.transferSet.synthesisSeconds)} (${result.transferSet.samplesPerSecond.toFixed(1)} img/s), mean teacher confidence ${pct(result.transferSet.meanTop1)}`,
+        ? `transfer set: ${formatCount(result.transferSet.count)} images by ${result.spec.method}, ${result.transferSet.samplesPerSecond.toFixed(1)} img/s over the run (${formatDuration(result.transferSet.synthesisSeconds)} of synthesis in workers), mean teacher confidence ${pct(result.transferSet.meanTop1)}`
+        : `transfer set: ${formatCount(result.transferSet.count)} images by ${result.spec.method} in ${formatDuration(result.transferSet.synthesisSeconds)} (${result.transferSet.samplesPerSecond.toFixed(1)} img/s), mean teacher confidence ${pct(result.transferSet.meanTop1)}`,
       `${r ? 'student training' : 'distillation'}: ${result.distillation.lossPerEpoch.length} ${r ? 'rounds' : 'epochs'} in ${formatDuration(result.distillation.seconds)}${result.distillation.resumedFromEpoch ? ` (resumed after epoch ${result.distillation.resumedFromEpoch})` : ''}`,
       ...(ev
         ? [
-            `on ${ev.count} test images: teacher ${pct(ev.teacher.accuracy)}, student ${pct(ev.student.accuracy)} (${pct(result.accuracyRatio ?? 0)} of the teacher), agreement ${pct(ev.student.agreementWithTeacher ?? 0)}`,
+            `on ${formatCount(ev.count)} test images: teacher ${pct(ev.teacher.accuracy)}, student ${pct(ev.student.accuracy)} (${pct(result.accuracyRatio ?? 0)} of the teacher), agreement ${pct(ev.student.agreementWithTeacher ?? 0)}`,
           ]
         : []),
       ...(result.holdoutAgreement !== null
         ? [
-            `agreement on ${result.spec.holdout} held-back synthesized images: ${pct(result.holdoutAgreement)}`,
+            `agreement on ${formatCount(result.spec.holdout)} held-back synthesized images: ${pct(result.holdoutAgreement)}`,
           ]
         : []),
-      `student: ${result.student.parameters.toLocaleString('en-US')} parameters vs teacher ${result.teacher.parameters.toLocaleString('en-US')} (${(result.teacher.parameters / result.student.parameters).toFixed(1)}x smaller), saved in ${result.student.folder}`,
+      `student: ${formatCount(result.student.parameters)} parameters vs teacher ${formatCount(result.teacher.parameters)} (${(result.teacher.parameters / result.student.parameters).toFixed(1)}x smaller), saved in ${result.student.folder}`,
       ...result.warnings.map((w) => `warning: ${w}`),
       `report: ${report}`,
       `backend: ${result.backend}`,
@@ -251,7 +251,7 @@ class StageDisplay {
         this.inRounds = true;
         this.bar?.finish();
         this.context.log(
-          `round ${point.round}: ${formatDuration(point.seconds)} of ${formatDuration(event.budgetSeconds)}, ${point.images.toLocaleString('en-US')} images, ${event.metricName} ${point.metric === null ? '-' : `${(point.metric * 100).toFixed(2)}%`}`,
+          `round ${point.round}: ${formatDuration(point.seconds)} of ${formatDuration(event.budgetSeconds)}, ${formatCount(point.images)} images, ${event.metricName} ${point.metric === null ? '-' : formatPercent(point.metric)}`,
         );
         this.bar = this.context.progress('rounds');
         return;

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { formatBytes, formatCount, formatDuration } from '../../shared/format.js';
 import { resolveDataset } from '../../engine/data/datasets.js';
 import { UserError } from '../../engine/errors.js';
 import { evaluate } from '../../engine/eval/evaluate.js';
@@ -79,7 +80,7 @@ export const evaluateCommand: Command = {
           result.perClassAccuracy
             .map((a, c) => `${names?.[c] ?? c} ${a === null ? 'n/a' : (a * 100).toFixed(1) + '%'}`)
             .join(', '),
-        `parameters ${result.parameters.toLocaleString('en-US')}, ${result.fileBytes !== undefined ? `file ${(result.fileBytes / 1024).toFixed(1)} KiB, ` : ''}latency ${result.latency.msPerImageBatch1.toFixed(2)} ms/image alone, ${result.latency.msPerImageBatched.toFixed(3)} ms/image in batches of ${result.latency.batchSize} (${info.name})`,
+        `parameters ${formatCount(result.parameters)}, ${result.fileBytes !== undefined ? `file ${formatBytes(result.fileBytes)}, ` : ''}latency ${formatDuration(result.latency.msPerImageBatch1 / 1000)}/image alone, ${formatDuration(result.latency.msPerImageBatched / 1000)}/image in batches of ${result.latency.batchSize} (${info.name})`,
         ...(out ? [`wrote ${path.resolve(out)}`] : []),
       ];
       return { json, text: lines.join('\n') };

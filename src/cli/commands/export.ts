@@ -1,3 +1,4 @@
+import { formatBytes } from '../../shared/format.js';
 import { resolveDataset } from '../../engine/data/datasets.js';
 import { UserError } from '../../engine/errors.js';
 import { loadClassifier } from '../../engine/models/classifier.js';
@@ -81,7 +82,7 @@ export const exportCommand: Command = {
           ? ` (${h}x${w} images go in the centre, the border is zero pixels)`
           : '';
       const text = [
-        `wrote ${result.file} (${(result.fileBytes / 1024).toFixed(1)} KiB, ONNX opset ${result.opset})`,
+        `wrote ${result.file} (${formatBytes(result.fileBytes)}, ONNX opset ${result.opset})`,
         `input "${EXPORT_INPUT}": float32 [batch, ${pre.sourceShape[2]}, ${model.inputShape[0]}, ${model.inputShape[1]}], pixels / 255 then (x - mean) / std with mean ${pre.mean.join(',')} std ${pre.std.join(',')}${padded}; output "${EXPORT_OUTPUT}": ${model.numClasses} class scores (logits)`,
         `checked in ONNX Runtime ${check.runtimeVersion} on ${check.images} ${result.checkedOn === 'random images' ? 'random images' : `images of ${result.checkedOn}`}: same predicted class on ${check.sameTopClass}/${check.images} (${pct(check.sameTopClass)}), max output difference ${check.maxAbsDifference.toExponential(2)} (allowed ${check.tolerance.toExponential(1)})`,
         ...(check.correct

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
+import { formatBytes, formatCount } from '../../shared/format.js';
 import { loadClassifier } from '../../engine/models/classifier.js';
 import { PRESETS } from '../../engine/models/presets.js';
-import { formatCount, modelStats, type ModelStats } from '../../engine/models/stats.js';
+import { modelStats, type ModelStats } from '../../engine/models/stats.js';
 import type { tfl } from '../../engine/tf.js';
 import { onePositional } from '../args.js';
 import type { Command } from '../command.js';
@@ -79,7 +80,7 @@ export const inspectCommand: Command = {
       const text = [
         `model ${loaded.folder}`,
         ...describe(loaded.model, stats, loaded.inputShape, loaded.numClasses, args.values.layers === true),
-        ...(loaded.fileBytes !== undefined ? [`file size: ${(loaded.fileBytes / 1024).toFixed(1)} KiB`] : []),
+        ...(loaded.fileBytes !== undefined ? [`file size: ${formatBytes(loaded.fileBytes)}`] : []),
         `normalisation: mean ${loaded.preprocessing.mean.join(',')} std ${loaded.preprocessing.std.join(',')} (images ${loaded.preprocessing.sourceShape.join('x')})${card ? '' : ' (assumed: the model records none; set --mean/--std)'}`,
         ...(loaded.outputWasSoftmax
           ? ['output: the last layer applies softmax; the app uses the logits before it']
@@ -120,13 +121,13 @@ function describe(
 ): string[] {
   const lines = [
     `input: ${input.join('x')} image; output: ${classes} classes`,
-    `parameters: ${stats.parameters.toLocaleString('en-US')} (${formatCount(stats.parameters)}); compute: ${formatCount(stats.flopsPerImage)} FLOPs per image`,
+    `parameters: ${formatCount(stats.parameters)} (${formatCount(stats.parameters, { compact: true })}); compute: ${formatCount(stats.flopsPerImage, { compact: true })} FLOPs per image`,
     `layers: ${model.layers.length}`,
   ];
   if (layers) {
     for (const layer of stats.layers) {
       lines.push(
-        `  ${layer.name.padEnd(24)} ${layer.className.padEnd(20)} ${JSON.stringify(layer.outputShape).padEnd(18)} params ${String(layer.parameters).padStart(9)}  MACs ${formatCount(layer.macs)}`,
+        `  ${layer.name.padEnd(24)} ${layer.className.padEnd(20)} ${JSON.stringify(layer.outputShape).padEnd(18)} params ${String(layer.parameters).padStart(9)}  MACs ${formatCount(layer.macs, { compact: true })}`,
       );
     }
   }

@@ -1,5 +1,6 @@
 import { listPresets } from '../../engine/models/presets.js';
-import { formatCount, modelStats } from '../../engine/models/stats.js';
+import { formatCount } from '../../shared/format.js';
+import { modelStats } from '../../engine/models/stats.js';
 import type { Command } from '../command.js';
 
 /** `presets`: the architectures a teacher or student can be built from. */
@@ -27,7 +28,7 @@ export const presetsCommand: Command = {
     const text = rows
       .map(
         (r) =>
-          `${r.name.padEnd(14)} ${r.inputShape.join('x').padEnd(8)} ${formatCount(r.parameters).padStart(7)} params ${formatCount(r.flopsPerImage).padStart(7)} FLOPs  ${r.description}`,
+          `${r.name.padEnd(14)} ${r.inputShape.join('x').padEnd(8)} ${formatCount(r.parameters, { compact: true }).padStart(7)} params ${formatCount(r.flopsPerImage, { compact: true }).padStart(7)} FLOPs  ${r.description}`,
       )
       .join('\n');
     return { json: rows, text };

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { formatBytes, formatCount, formatDuration } from '../../shared/format.js';
 import { APP_VERSION } from '../../engine/app-info.js';
 import { resolveDataset } from '../../engine/data/datasets.js';
 import { computeChannelStats, defaultPreprocessing } from '../../engine/data/preprocess.js';
@@ -12,7 +13,6 @@ import type { AugmentOptions } from '../../engine/train/augment.js';
 import { trainClassifier } from '../../engine/train/train-classifier.js';
 import { numberOption, requiredOption, stringOption } from '../args.js';
 import type { Command } from '../command.js';
-import { formatDuration } from '../progress-bar.js';
 
 const AUGMENTATIONS: Record<string, AugmentOptions | null> = {
   none: null,
@@ -180,10 +180,10 @@ export const trainTeacherCommand: Command = {
         ...(evaluation ? { evaluation } : {}),
       };
       const lines = [
-        `saved ${preset.name} to ${out} (${(saved.fileBytes / 1024).toFixed(1)} KiB)`,
+        `saved ${preset.name} to ${out} (${formatBytes(saved.fileBytes)})`,
         `trained ${result.epochs} epochs in ${formatDuration(result.seconds)} on ${info.name}, final loss ${result.finalLoss.toFixed(4)}`,
         evaluation
-          ? `test accuracy ${(evaluation.accuracy * 100).toFixed(2)}% on ${evaluation.dataset.count} images (${evaluation.dataset.source})`
+          ? `test accuracy ${(evaluation.accuracy * 100).toFixed(2)}% on ${formatCount(evaluation.dataset.count)} images (${evaluation.dataset.source})`
           : 'no test set: accuracy not measured',
       ];
       return { json, text: lines.join('\n') };

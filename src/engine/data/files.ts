@@ -2,7 +2,8 @@ import type { Dirent } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { LIMITS, megabytes } from '../../shared/limits.js';
+import { formatBytes } from '../../shared/format.js';
+import { LIMITS } from '../../shared/limits.js';
 import { UserError } from '../errors.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -61,7 +62,7 @@ export async function readDataFile(file: string, what: string): Promise<Buffer> 
 function tooLarge(file: string, what: string, size: number): UserError {
   return new UserError(
     'DATA_TOO_LARGE',
-    `The ${what} ${file} is ${megabytes(size)}; one data file may be at most ${megabytes(LIMITS.dataFileBytes)}`,
+    `The ${what} ${file} is ${formatBytes(size)}; one data file may be at most ${formatBytes(LIMITS.dataFileBytes)}`,
     'Check that this is the right file; split a larger dataset into several files or an image folder',
   );
 }
@@ -116,7 +117,7 @@ export async function gunzipIfNeeded(
     if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new UserError(
         'DATA_TOO_LARGE',
-        `${file} unpacks to more than ${megabytes(maxBytes)}, more than one data file of this app may hold`,
+        `${file} unpacks to more than ${formatBytes(maxBytes)}, more than one data file of this app may hold`,
         'Check that this is the right file; split a larger dataset into several files or an image folder',
         { cause: error },
       );

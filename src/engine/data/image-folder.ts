@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { LIMITS, megabytes } from '../../shared/limits.js';
+import { formatBytes } from '../../shared/format.js';
+import { LIMITS } from '../../shared/limits.js';
 import { UserError } from '../errors.js';
 import type { Split } from './files.js';
 import { isHidden, listFolder, readDataFile } from './files.js';
@@ -207,7 +208,7 @@ function checkDatasetSize(
   if (bytes > LIMITS.dataFileBytes) {
     throw new UserError(
       'DATA_TOO_LARGE',
-      `${root} holds ${count} images of ${shape.width}x${shape.height}x${shape.channels}: ${megabytes(bytes)}, more than the ${megabytes(LIMITS.dataFileBytes)} a dataset may take in memory`,
+      `${root} holds ${count} images of ${shape.width}x${shape.height}x${shape.channels}: ${formatBytes(bytes)}, more than the ${formatBytes(LIMITS.dataFileBytes)} a dataset may take in memory`,
       'Use fewer images (a few thousand are enough to measure a student) or smaller ones',
     );
   }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { invalidRequestError, type ApiReply, type AppEvent } from '../../shared/api.js';
 import { APP_CSP } from '../../shared/csp.js';
 import type { ErrorInfo } from '../../shared/errors.js';
-import { megabytes } from '../../shared/limits.js';
+import { formatBytes } from '../../shared/format.js';
 import { contentTypeOf } from '../app-files.js';
 
 /** What the server needs from the services (a Services instance, or a fake in tests). */
@@ -146,7 +146,7 @@ function unauthorized(): ReturnType<typeof invalidRequestError> {
 function bodyTooLarge(): ErrorInfo {
   return {
     code: 'REQUEST_TOO_LARGE',
-    message: `The request body is larger than ${megabytes(MAX_BODY)}, the most one call to the services may send`,
+    message: `The request body is larger than ${formatBytes(MAX_BODY)}, the most one call to the services may send`,
     fix: 'Send files by their path rather than their contents; if the app itself sent this, reload the window (Ctrl+R) and report it',
   };
 }

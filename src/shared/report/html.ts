@@ -1,15 +1,14 @@
 import type { JobResult } from '../job.js';
 import {
-  escapeHtml,
   formatBytes,
-  formatCompact,
+  formatCount,
   formatDate,
-  formatInteger,
-  formatMs,
+  formatDuration,
   formatPercent,
   formatRatio,
   NOT_AVAILABLE,
-} from './format.js';
+} from '../format.js';
+import { escapeHtml } from './format.js';
 import { roundsSection } from './rounds.js';
 import { curvesSection, perClassSection, transferSetSection } from './sections.js';
 import { settingsSection } from './settings.js';
@@ -84,7 +83,7 @@ export function summarySentence(result: JobResult): string {
   if (evaluation) {
     const t = evaluation.teacher.accuracy;
     const s = evaluation.student.accuracy;
-    const on = `on ${formatInteger(evaluation.count)} labelled test images`;
+    const on = `on ${formatCount(evaluation.count)} labelled test images`;
     if (!(t > 0))
       return `The student reaches ${formatPercent(s)} accuracy ${on}, where the teacher reaches ${formatPercent(t)}, ${size}.`;
     const kept = result.accuracyRatio ?? s / t;
@@ -94,7 +93,7 @@ export function summarySentence(result: JobResult): string {
   if (agreement !== null) {
     return (
       `No labelled test set was given, so the student was checked against the teacher instead: it gives the teacher's answer ` +
-      `on ${formatPercent(agreement, 1)} of ${formatInteger(result.spec.holdout)} held-back synthesized images, ${size}.`
+      `on ${formatPercent(agreement, 1)} of ${formatCount(result.spec.holdout)} held-back synthesized images, ${size}.`
     );
   }
   return `No labelled test set was given and no synthesized images were held back, so the student's accuracy was not measured; it was made ${size}.`;
@@ -179,7 +178,7 @@ function comparisonRows(result: JobResult): Row[] {
     rows.push(['Accuracy', notMeasured, notMeasured, 'no labelled test set']);
   }
   if (result.holdoutAgreement !== null) {
-    const label = `Same answer as the teacher (${formatInteger(result.spec.holdout)} held-back synthesized images)`;
+    const label = `Same answer as the teacher (${formatCount(result.spec.holdout)} held-back synthesized images)`;
     rows.push([label, 'reference', formatPercent(result.holdoutAgreement), '']);
   }
   const t = result.teacher;
@@ -187,14 +186,14 @@ function comparisonRows(result: JobResult): Row[] {
   rows.push(
     [
       'Parameters',
-      formatCompact(t.parameters),
-      formatCompact(s.parameters),
+      formatCount(t.parameters, { compact: true }),
+      formatCount(s.parameters, { compact: true }),
       relative(t.parameters, s.parameters, 'fewer', 'more'),
     ],
     [
       'Operations (FLOPs) per image',
-      formatCompact(t.flopsPerImage),
-      formatCompact(s.flopsPerImage),
+      formatCount(t.flopsPerImage, { compact: true }),
+      formatCount(s.flopsPerImage, { compact: true }),
       relative(t.flopsPerImage, s.flopsPerImage, 'fewer', 'more'),
     ],
     [
@@ -209,14 +208,14 @@ function comparisonRows(result: JobResult): Row[] {
   rows.push(
     [
       'Time per image, one at a time',
-      tl ? formatMs(tl.msPerImageBatch1) : notMeasured,
-      sl ? formatMs(sl.msPerImageBatch1) : notMeasured,
+      tl ? formatDuration(tl.msPerImageBatch1 / 1000) : notMeasured,
+      sl ? formatDuration(sl.msPerImageBatch1 / 1000) : notMeasured,
       relative(tl?.msPerImageBatch1, sl?.msPerImageBatch1, 'faster', 'slower'),
     ],
     [
       batchedLabel(sl?.batchSize ?? tl?.batchSize),
-      tl ? formatMs(tl.msPerImageBatched) : notMeasured,
-      sl ? formatMs(sl.msPerImageBatched) : notMeasured,
+      tl ? formatDuration(tl.msPerImageBatched / 1000) : notMeasured,
+      sl ? formatDuration(sl.msPerImageBatched / 1000) : notMeasured,
       relative(tl?.msPerImageBatched, sl?.msPerImageBatched, 'faster', 'slower'),
     ],
   );

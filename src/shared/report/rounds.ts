@@ -1,12 +1,6 @@
 import type { JobResult } from '../job.js';
-import {
-  escapeHtml,
-  formatBudget,
-  formatInteger,
-  formatNumber,
-  formatPercent,
-  formatSeconds,
-} from './format.js';
+import { formatCount, formatDuration, formatNumber, formatPercent } from '../format.js';
+import { escapeHtml } from './format.js';
 import { COLORS } from './sections.js';
 import { lineChart } from './svg.js';
 
@@ -22,10 +16,10 @@ type RoundsResult = NonNullable<JobResult['rounds']>;
 /** Why the rounds ended, in words. */
 function ending(rounds: RoundsResult, maxRounds: number): string {
   if (rounds.stoppedEarly) {
-    return `The user stopped the run early, after round ${formatInteger(rounds.count)}, and kept the student as it was then.`;
+    return `The user stopped the run early, after round ${formatCount(rounds.count)}, and kept the student as it was then.`;
   }
   if (maxRounds > 0 && rounds.count >= maxRounds) {
-    return `The run ended after the ${formatInteger(maxRounds)} rounds asked for.`;
+    return `The run ended after the ${formatCount(maxRounds)} rounds asked for.`;
   }
   return 'The run ended when its time budget was spent.';
 }
@@ -58,7 +52,7 @@ export function roundsSection(result: JobResult): string {
         mark: { at: budgetMinutes, label: 'budget' },
       },
       pointName: (i) =>
-        `Round ${curve[i]?.round ?? i + 1} at ${formatSeconds(curve[i]?.seconds)}, ${formatInteger(curve[i]?.images)} images`,
+        `Round ${curve[i]?.round ?? i + 1} at ${formatDuration(curve[i]?.seconds)}, ${formatCount(curve[i]?.images)} images`,
     },
   );
   const loss = lineChart([{ name: 'loss', color: COLORS.loss, values: curve.map((p) => p.loss) }], {
@@ -71,15 +65,15 @@ export function roundsSection(result: JobResult): string {
   });
   const resumed =
     result.distillation.resumedFromEpoch > 0
-      ? ` The job was stopped and resumed after round ${formatInteger(result.distillation.resumedFromEpoch)}; earlier rounds were kept.`
+      ? ` The job was stopped and resumed after round ${formatCount(result.distillation.resumedFromEpoch)}; earlier rounds were kept.`
       : '';
   const perRound = plan
-    ? ` Each round made ${formatInteger(plan.imagesPerRound)} images and then trained the student for ${formatInteger(plan.studentSteps)} steps on images drawn from everything made so far.`
+    ? ` Each round made ${formatCount(plan.imagesPerRound)} images and then trained the student for ${formatCount(plan.studentSteps)} steps on images drawn from everything made so far.`
     : '';
   return (
     '<section id="rounds" class="keep"><h2>Rounds</h2>' +
     `<p class="note" data-rounds="${rounds.count}" data-stopped-early="${rounds.stoppedEarly}">` +
-    `${formatInteger(rounds.count)} rounds in ${escapeHtml(formatSeconds(rounds.seconds))} of a ${escapeHtml(formatBudget(rounds.budgetSeconds))} budget. ` +
+    `${formatCount(rounds.count)} rounds in ${escapeHtml(formatDuration(rounds.seconds))} of a ${escapeHtml(formatDuration(rounds.budgetSeconds))} budget. ` +
     `${escapeHtml(ending(rounds, plan?.maxRounds ?? 0))}${perRound} ` +
     `The ${escapeHtml(metricName)} was measured after every round (higher is better); the loss measures how far the student's answers are from the teacher's (lower is better).${resumed}</p>` +
     `<div class="charts-2"><figure><figcaption>${escapeHtml(metricName)} against time</figcaption>${timeChart}</figure>` +

@@ -1,13 +1,6 @@
 import type { JobResult } from '../job.js';
-import {
-  classLabel,
-  escapeHtml,
-  formatInteger,
-  formatNumber,
-  formatPercent,
-  formatSeconds,
-  shorten,
-} from './format.js';
+import { formatCount, formatDuration, formatNumber, formatPercent } from '../format.js';
+import { classLabel, escapeHtml, shorten } from './format.js';
 import { barChart, lineChart } from './svg.js';
 
 /**
@@ -55,7 +48,7 @@ export function confusionTable(
       const tip = `true ${trueLabel}, predicted ${labels[p] ?? String(p)}: ${count} of ${total} (${formatPercent(share, 1)})`;
       return `<td${count === 0 ? ' class="zero"' : ''} style="${cellStyle(share, p === t)}" title="${escapeHtml(tip)}">${count}</td>`;
     });
-    return `<tr><th scope="row">${escapeHtml(trueLabel)}</th>${cells.join('')}<td class="total">${formatInteger(total)}</td></tr>`;
+    return `<tr><th scope="row">${escapeHtml(trueLabel)}</th>${cells.join('')}<td class="total">${formatCount(total)}</td></tr>`;
   });
   return (
     `<table class="confusion" data-model="${escapeHtml(who)}">` +
@@ -90,7 +83,7 @@ export function perClassSection(result: JobResult): string {
   return (
     // A heading and its first figure stay on one printed page (class "keep").
     `<section id="per-class"><div class="keep">${heading}` +
-    `<p class="note">Share of the test images of each class that each model labels correctly (${formatInteger(evaluation.count)} images from ${escapeHtml(evaluation.dataset)}).</p>` +
+    `<p class="note">Share of the test images of each class that each model labels correctly (${formatCount(evaluation.count)} images from ${escapeHtml(evaluation.dataset)}).</p>` +
     `<figure>${chart}</figure></div>` +
     '<h3>Confusion matrices</h3>' +
     '<p class="note">Each row is the true class and each column the class the model chose. Blue cells are right answers, red cells mistakes; the stronger the colour, the larger the share of that row.</p>' +
@@ -124,7 +117,7 @@ export function curvesSection(result: JobResult): string {
       : '';
   return (
     '<section id="curves" class="keep"><h2>Distillation</h2>' +
-    `<p class="note">${formatInteger(d.lossPerEpoch.length)} epochs in ${escapeHtml(formatSeconds(d.seconds))}. ` +
+    `<p class="note">${formatCount(d.lossPerEpoch.length)} epochs in ${escapeHtml(formatDuration(d.seconds))}. ` +
     `The loss measures how far the student's answers are from the teacher's on the transfer set (lower is better); ` +
     `the ${escapeHtml(d.metricName)} is measured after each epoch (higher is better).${resumed}</p>` +
     `<div class="charts-2"><figure><figcaption>Loss per epoch</figcaption>${loss}</figure>` +
@@ -163,13 +156,13 @@ export function transferSetSection(result: JobResult, gridPngBase64: string | un
       `${escapeHtml(classLabel(result.classNames, t.dominantClass))} to the teacher, so the student saw few examples of the other classes.</p>`
     : '';
   const stats = keyValueTable([
-    ['Images synthesized', formatInteger(t.count)],
+    ['Images synthesized', formatCount(t.count)],
     ['Mean confidence of the teacher (top-1 probability)', formatPercent(t.meanTop1)],
     ['Most frequent class', dominant],
     // In rounds, synthesis runs beside training: its time is summed over the shards made.
     [
       result.rounds ? 'Synthesis time (summed over shards, beside training)' : 'Synthesis time',
-      escapeHtml(formatSeconds(t.synthesisSeconds)),
+      escapeHtml(formatDuration(t.synthesisSeconds)),
     ],
     ['Speed', `${formatNumber(t.samplesPerSecond, 1)} images/s${result.rounds ? ' over the whole run' : ''}`],
   ]);
@@ -182,7 +175,7 @@ export function transferSetSection(result: JobResult, gridPngBase64: string | un
     title: 'Images per class in the transfer set',
     xLabel: 'Class the teacher assigns',
     yLabel: 'Images',
-    format: (v) => formatInteger(v),
+    format: (v) => formatCount(v),
     // The same size as the line charts: it sits in half the page width too.
     width: 560,
     height: 280,

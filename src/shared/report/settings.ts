@@ -1,13 +1,6 @@
 import type { JobResult } from '../job.js';
-import {
-  escapeHtml,
-  formatBudget,
-  formatDate,
-  formatInteger,
-  formatNumber,
-  formatPercent,
-  formatSeconds,
-} from './format.js';
+import { formatCount, formatDate, formatDuration, formatNumber, formatPercent } from '../format.js';
+import { escapeHtml } from './format.js';
 import { keyValueTable } from './sections.js';
 
 /**
@@ -50,10 +43,10 @@ function roundsTable(result: JobResult): string {
   if (!plan) return '';
   const rows: Row[] = [
     ['Pipeline', 'rounds with a time budget'],
-    ['Time budget', escapeHtml(formatBudget(plan.budgetSeconds))],
-    ['Rounds at most', plan.maxRounds > 0 ? formatInteger(plan.maxRounds) : 'as many as the budget allows'],
-    ['Images per round', formatInteger(plan.imagesPerRound)],
-    ['Student steps per round', formatInteger(plan.studentSteps)],
+    ['Time budget', escapeHtml(formatDuration(plan.budgetSeconds))],
+    ['Rounds at most', plan.maxRounds > 0 ? formatCount(plan.maxRounds) : 'as many as the budget allows'],
+    ['Images per round', formatCount(plan.imagesPerRound)],
+    ['Student steps per round', formatCount(plan.studentSteps)],
     ['Disagreement weight', plan.disagreement > 0 ? code(settingText(plan.disagreement)) : 'off'],
     ['Disagreement temperature', code(settingText(plan.disagreementTemperature))],
     ['Learning rate at the end', `${formatPercent(plan.learningRateFloor, 0)} of its peak (cosine)`],
@@ -69,26 +62,26 @@ export function settingsSection(result: JobResult): string {
   const twoStage = spec.rounds === undefined;
   const synthesis = keyValueTable([
     ['Method', code(spec.method)],
-    ...(twoStage ? [['Images to distill on', formatInteger(spec.samples)] as const] : []),
-    ['Images held back to measure agreement', formatInteger(spec.holdout)],
-    ...(twoStage ? [['Images per shard', formatInteger(spec.shardSize)] as const] : []),
-    ['Parallel synthesis processes', formatInteger(spec.workers)],
+    ...(twoStage ? [['Images to distill on', formatCount(spec.samples)] as const] : []),
+    ['Images held back to measure agreement', formatCount(spec.holdout)],
+    ...(twoStage ? [['Images per shard', formatCount(spec.shardSize)] as const] : []),
+    ['Parallel synthesis processes', formatCount(spec.workers)],
   ]);
   const distillation = keyValueTable([
-    ...(twoStage ? [['Epochs', formatInteger(d.epochs)] as const] : []),
-    ['Batch size', formatInteger(d.batchSize)],
+    ...(twoStage ? [['Epochs', formatCount(d.epochs)] as const] : []),
+    ['Batch size', formatCount(d.batchSize)],
     ['Learning rate', code(settingText(d.learningRate))],
     ['Temperature', code(settingText(d.temperature))],
     ['Random shifts (augmentation)', d.augment ? (d.relabel ? 'on, labelled by the teacher' : 'on') : 'off'],
     [
       'Blended images (teacher-labelled)',
-      d.mixup > 0 ? `${formatInteger(d.mixup * 100)}% of each batch` : 'off',
+      d.mixup > 0 ? `${formatCount(d.mixup * 100)}% of each batch` : 'off',
     ],
     [
       'Mirrored images (teacher-labelled)',
-      d.flip > 0 ? `${formatInteger(d.flip * 100)}% of each batch` : 'off',
+      d.flip > 0 ? `${formatCount(d.flip * 100)}% of each batch` : 'off',
     ],
-    ['Faded images (teacher-labelled)', d.fade > 0 ? `${formatInteger(d.fade * 100)}% of each batch` : 'off'],
+    ['Faded images (teacher-labelled)', d.fade > 0 ? `${formatCount(d.fade * 100)}% of each batch` : 'off'],
   ]);
   const run = keyValueTable([
     ['Seed', code(String(spec.seed))],
@@ -96,7 +89,7 @@ export function settingsSection(result: JobResult): string {
     ['App version', code(result.appVersion)],
     ['Started', escapeHtml(formatDate(result.startedAt))],
     ['Finished', escapeHtml(formatDate(result.finishedAt))],
-    ['Distillation time', escapeHtml(formatSeconds(result.distillation.seconds))],
+    ['Distillation time', escapeHtml(formatDuration(result.distillation.seconds))],
     ['Labelled test set', spec.testData === undefined ? 'none' : code(spec.testData)],
     ['Run folder', code(spec.runDir)],
   ]);

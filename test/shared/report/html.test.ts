@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JobResultSchema } from '../../../src/shared/job.js';
-import {
-  formatBudget,
-  formatBytes,
-  formatCompact,
-  formatDate,
-  formatInteger,
-  formatMs,
-  formatPercent,
-  formatRatio,
-  formatSeconds,
-} from '../../../src/shared/report/format.js';
+import { formatCount } from '../../../src/shared/format.js';
 import {
   escapeHtml,
   REPORT_CSP,
@@ -35,38 +25,7 @@ function confusionCells(html: string, model: string): number[][] {
 const hostile = '<script>alert(1)</script>';
 const names = ['zero', hostile, 'a & b', '"quoted"', "it's", 'five', 'six', 'seven', 'eight', 'nine'];
 
-describe('number formatting', () => {
-  it('writes numbers for people', () => {
-    expect(formatPercent(0.98934)).toBe('98.93%');
-    expect(formatPercent(0.98934, 1)).toBe('98.9%');
-    expect(formatPercent(Number.NaN)).toBe('n/a');
-    expect(formatCompact(61_706)).toBe('61.7k');
-    expect(formatCompact(846_000)).toBe('846k');
-    expect(formatCompact(999_950)).toBe('1M');
-    expect(formatCompact(4_200_000)).toBe('4.2M');
-    expect(formatCompact(512)).toBe('512');
-    expect(formatInteger(1_234_567)).toBe('1,234,567');
-    expect(formatBytes(250)).toBe('250 B');
-    expect(formatBytes(1536)).toBe('1.5 KiB');
-    expect(formatBytes(3 * 1024 * 1024)).toBe('3.0 MiB');
-    expect(formatMs(0.412)).toBe('0.412 ms');
-    expect(formatMs(3.214)).toBe('3.21 ms');
-    expect(formatMs(1250)).toBe('1.25 s');
-    expect(formatSeconds(42.25)).toBe('42.3 s');
-    expect(formatSeconds(192)).toBe('3 min 12 s');
-    expect([20, 90, 300, 3600, 5400, 5430].map(formatBudget)).toEqual([
-      '20 s',
-      '1 min 30 s',
-      '5 min',
-      '1 h',
-      '1 h 30 min',
-      '1 h 30 min',
-    ]);
-    expect(formatRatio(4.0002)).toBe('4x');
-    expect(formatRatio(3.46)).toBe('3.5x');
-    expect(formatDate('2025-03-14T10:22:31.000Z')).toBe('2025-03-14 10:22 UTC');
-  });
-
+describe('charts', () => {
   it('picks round axis ticks that cover the values', () => {
     expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
     expect(niceTicks(0.32, 2.31)).toEqual([0, 0.5, 1, 1.5, 2, 2.5]);
@@ -142,7 +101,7 @@ describe('renderReportHtml with a labelled test set', () => {
     expect(teacherCells).toEqual(result.evaluation?.teacher.confusion);
     expect(confusionCells(html, 'student')).toEqual(result.evaluation?.student.confusion);
     // Row totals are printed too, with a thousands separator.
-    expect(section(html, 'per-class')).toContain(`>${formatInteger(CLASS_COUNTS[1])}</td>`);
+    expect(section(html, 'per-class')).toContain(`>${formatCount(CLASS_COUNTS[1])}</td>`);
   });
 
   it('draws the loss and metric curves with a point per epoch', () => {
