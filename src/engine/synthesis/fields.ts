@@ -80,4 +80,11 @@ export const SHARED_FIELDS = {
     description:
       'Shift the images by up to this many pixels at random at each step, so features must not depend on exact positions; 0 = off.',
   },
+  frame: {
+    kind: 'boolean',
+    default: false,
+    advanced: true,
+    description:
+      "When the teacher's images are smaller than its input and padded (28x28 in 32x32), keep the padding of every synthesized image black, as in every real input, instead of letting synthesis paint it.",
+  },
 } as const satisfies Record<string, SettingField>;

@@ -14,6 +14,27 @@ export interface InputSpace {
   low: number[];
   /** Normalised value of pixel 255, per channel. */
   high: number[];
+  /**
+   * Where real images sit inside the input, when they are smaller than it and padded (a 28x28
+   * image centred in a 32x32 input): synthesis keeps every pixel outside it at the padding value,
+   * as the preprocessing always does. Absent: the whole input is free.
+   */
+  frame?: { top: number; left: number; height: number; width: number };
+}
+
+/**
+ * The space with its frame: the region the preprocessing fills with real pixels when it pads
+ * `sourceShape` images centrally to the input size (floor above and left, as it pads). The same
+ * space when the images fill the whole input.
+ */
+export function framedSpace(space: InputSpace, sourceShape: ImageShape): InputSpace {
+  const [h, w] = space.inputShape;
+  const [sh, sw] = sourceShape;
+  if (sh >= h && sw >= w) return space;
+  return {
+    ...space,
+    frame: { top: Math.floor((h - sh) / 2), left: Math.floor((w - sw) / 2), height: sh, width: sw },
+  };
 }
 
 /** The input space of a classifier from its recorded preprocessing. */
@@ -60,11 +81,27 @@ export function initialInputs(space: InputSpace, count: number, kind: InitKind, 
       case 'mean':
         return clipToRange(tf.randomNormal([count, h, w, c], 0, MEAN_INIT_NOISE, 'float32', seed), space);
     }
-    return tf.add(low, tf.mul(unit, span)) as tf.Tensor4D;
+    return clipToRange(tf.add(low, tf.mul(unit, span)) as tf.Tensor4D, space);
   });
 }
 
-/** Clips images to the valid input range, per channel. */
+/**
+ * Clips images to the valid input range, per channel, and sets every pixel outside the space's
+ * frame (if any) to the padding value (the normalised value of a black pixel).
+ */
 export function clipToRange(x: tf.Tensor4D, space: InputSpace): tf.Tensor4D {
-  return tf.tidy(() => tf.minimum(tf.maximum(x, tf.tensor1d(space.low)), tf.tensor1d(space.high)));
+  return tf.tidy(() => {
+    const low = tf.tensor1d(space.low);
+    const clipped = tf.minimum(tf.maximum(x, low), tf.tensor1d(space.high)) as tf.Tensor4D;
+    const frame = space.frame;
+    if (!frame) return clipped;
+    const [h, w] = space.inputShape;
+    const inside = tf.pad(tf.ones([1, frame.height, frame.width, 1]), [
+      [0, 0],
+      [frame.top, h - frame.height - frame.top],
+      [frame.left, w - frame.width - frame.left],
+      [0, 0],
+    ]);
+    return tf.add(tf.mul(tf.sub(clipped, low), inside), low) as tf.Tensor4D;
+  });
 }

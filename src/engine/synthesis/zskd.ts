@@ -5,7 +5,7 @@ import { tf } from '../tf.js';
 import { Rng } from '../util/rng.js';
 import { sampleDirichlet } from './dirichlet.js';
 import { SHARED_FIELDS } from './fields.js';
-import { initialInputs, type InitKind } from './init.js';
+import { framedSpace, initialInputs, type InitKind } from './init.js';
 import { crossEntropyToTargets } from './losses.js';
 import type { SynthesisMethod } from './method.js';
 import { imagePrior, jitterer } from './priors.js';
@@ -89,9 +89,10 @@ export function dirichletTargets(
 
 function create(classifier: Classifier, settings: Settings) {
   const teacher = splitTeacher(classifier);
+  const space = settings.frame ? framedSpace(teacher.space, classifier.preprocessing.sourceShape) : teacher.space;
   const similarity = classSimilarity(teacher.logitsKernel());
   const runner = {
-    space: teacher.space,
+    space,
     logits: (x: tf.Tensor4D) => teacher.model.predict(x) as tf.Tensor2D,
     batchSize: settings.batchSize,
     iterations: settings.iterations,
@@ -109,9 +110,9 @@ function create(classifier: Classifier, settings: Settings) {
           c.length,
         ]);
         offset += batch;
-        const jitter = jitterer(teacher.space, settings.jitter, batchSeed + 2);
+        const jitter = jitterer(space, settings.jitter, batchSeed + 2);
         return {
-          start: initialInputs(teacher.space, batch, settings.init as InitKind, batchSeed + 1),
+          start: initialInputs(space, batch, settings.init as InitKind, batchSeed + 1),
           targets,
           loss: (x): InputLoss => {
             const input = jitter(x);

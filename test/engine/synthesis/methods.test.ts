@@ -3,10 +3,10 @@ import { defaultSettings, resolveSettings } from '../../../src/shared/settings.j
 import { initBackend } from '../../../src/engine/backend/select.js';
 import { loadClassifier, type LoadedClassifier } from '../../../src/engine/models/classifier.js';
 import { buildPreset } from '../../../src/engine/models/presets.js';
-import { initialInputs } from '../../../src/engine/synthesis/init.js';
+import { framedSpace, initialInputs } from '../../../src/engine/synthesis/init.js';
 import { optimizeInputs } from '../../../src/engine/synthesis/optimize-inputs.js';
 import { getSynthesisMethod, SYNTHESIS_METHODS } from '../../../src/engine/synthesis/registry.js';
-import { sampleFeatures, softTargets } from '../../../src/engine/synthesis/soft-target.js';
+import { sampleBalancedFeatures, sampleFeatures, softTargets } from '../../../src/engine/synthesis/soft-target.js';
 import { splitTeacher } from '../../../src/engine/synthesis/teacher-net.js';
 import { classSimilarity } from '../../../src/engine/synthesis/zskd.js';
 import { tf, tfl } from '../../../src/engine/tf.js';
@@ -92,6 +92,35 @@ describe('the feature-space model N(0, sigma R)', () => {
     const sums = (await tf.sum(y, -1).data()) as Float32Array;
     sums.forEach((s) => expect(s).toBeCloseTo(1, 5));
     tf.dispose([z, emp, y]);
+  });
+
+  it('balanced sampling gives every class the same number of top classes, from the same normal', async () => {
+    const net = splitTeacher(teacher);
+    const topClasses = async (z: tf.Tensor2D): Promise<number[]> => {
+      const logits = net.head(z);
+      const top = tf.argMax(logits, -1);
+      const counts = new Array<number>(10).fill(0);
+      for (const c of await top.data()) counts[c] = (counts[c] ?? 0) + 1;
+      tf.dispose([logits, top]);
+      return counts;
+    };
+    const before = tf.memory().numTensors;
+    const plain = sampleFeatures(net, 203, 1.5, 4);
+    const balanced = sampleBalancedFeatures(net, 203, 1.5, 4);
+    expect(balanced.shape).toEqual([203, 84]);
+    const plainCounts = await topClasses(plain);
+    const counts = await topClasses(balanced);
+    // The plain normal is uneven here; the balanced draw has 20 or 21 of each class.
+    expect(Math.max(...plainCounts) - Math.min(...plainCounts)).toBeGreaterThan(5);
+    for (const n of counts) expect([20, 21]).toContain(n);
+    // Same seed, same samples; the rows are draws of the plain normal (same spread).
+    const again = sampleBalancedFeatures(net, 203, 1.5, 4);
+    expect(Array.from(await again.data())).toEqual(Array.from(await balanced.data()));
+    const spread = (z: tf.Tensor2D): number => tf.tidy(() => tf.moments(z).variance.dataSync()[0]!);
+    expect(spread(balanced) / spread(plain)).toBeGreaterThan(0.7);
+    expect(spread(balanced) / spread(plain)).toBeLessThan(1.4);
+    tf.dispose([plain, balanced, again]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('ZSKD class similarity: cosine of the class weight vectors, each row min-max normalised (by hand)', async () => {
@@ -190,6 +219,38 @@ describe('synthesis methods', () => {
     expect(roughness(smooth.inputs)).toBeLessThan(roughness(plain.inputs) * 0.8);
     expect(smooth.metrics.prior).toBeGreaterThan(0);
     expect((await make({ tv: 50, l2: 5, jitter: 2 })).inputs).toEqual(smooth.inputs);
+  });
+
+  it('the frame: the padding around smaller source images stays black in the start and after every step', async () => {
+    const net = splitTeacher(teacher);
+    expect(teacher.preprocessing.sourceShape).toEqual([28, 28, 1]);
+    const space = framedSpace(net.space, teacher.preprocessing.sourceShape);
+    expect(space.frame).toEqual({ top: 2, left: 2, height: 28, width: 28 });
+    expect(framedSpace(net.space, [32, 32, 1]).frame).toBeUndefined();
+    const low = Math.fround(net.space.low[0]!);
+    const border = (x: Float32Array, image: number): number[] => {
+      const out: number[] = [];
+      for (let r = 0; r < 32; r++) {
+        for (let c = 0; c < 32; c++) {
+          if (r < 2 || r >= 30 || c < 2 || c >= 30) out.push(x[image * 1024 + r * 32 + c]!);
+        }
+      }
+      return out;
+    };
+    const start = initialInputs(space, 2, 'uniform', 3);
+    const values = (await start.data()) as Float32Array;
+    start.dispose();
+    expect(new Set(border(values, 1))).toEqual(new Set([low]));
+    expect(values[1024 + 16 * 32 + 16]).not.toBe(low);
+    const method = getSynthesisMethod('soft-target');
+    const make = (frame: boolean) =>
+      method
+        .create(teacher, resolveSettings(method.fields, { iterations: 10, batchSize: 8, jitter: 2, frame }).settings)
+        .synthesize(8, 4);
+    const framed = await make(true);
+    for (let i = 0; i < 8; i++) expect(new Set(border(framed.inputs, i))).toEqual(new Set([low]));
+    const free = await make(false);
+    expect(new Set(border(free.inputs, 0)).size).toBeGreaterThan(1);
   });
 
   it('the mean start is a flat image at the data mean; step-size decay follows the cosine curve', async () => {
