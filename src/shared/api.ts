@@ -101,7 +101,11 @@ export const AppInfoSchema = z.object({
 export type AppInfo = z.infer<typeof AppInfoSchema>;
 
 /** Where an export was written; null when the user cancelled the save dialog. */
-export const ExportResultSchema = z.object({ path: z.string().nullable() });
+export const ExportResultSchema = z.object({
+  path: z.string().nullable(),
+  /** What was checked, e.g. how an .onnx file compared with the app in ONNX Runtime. */
+  note: z.string().optional(),
+});
 
 export const API = {
   'app.info': { params: z.object({}), result: AppInfoSchema },
@@ -177,9 +181,19 @@ export const API = {
     params: RunRef.strict(),
     result: ExportResultSchema,
   },
+  /**
+   * Writes the student as an .onnx file for other apps (ONNX Runtime, PyTorch users, C#, Java),
+   * only after ONNX Runtime agreed with the app on the run's test set (or random images without
+   * one), where the user picks (desktop), else as a new file in the exports folder. The note
+   * says how they compared.
+   */
+  'export.onnx': {
+    params: RunRef.strict(),
+    result: ExportResultSchema,
+  },
   /** Native open dialog (desktop only; null when cancelled or in browser mode). */
   'dialog.open': {
-    params: z.object({ kind: z.enum(['model-folder', 'weights-file', 'dataset']) }),
+    params: z.object({ kind: z.enum(['model-folder', 'onnx-file', 'weights-file', 'dataset']) }),
     result: z.object({ path: z.string().nullable() }),
   },
 } as const;

@@ -46,6 +46,17 @@ export const TeacherChoiceSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('builtin'), name: z.string().min(1) }),
   /** A TensorFlow.js Layers model folder (model.json + .bin files); copied into the project. */
   z.object({ kind: z.literal('folder'), path: z.string().min(1, 'Choose the model folder') }),
+  /**
+   * An .onnx image classifier (PyTorch, Keras via tf2onnx, ...): converted, checked against ONNX
+   * Runtime and saved into the project as a model folder whose card records how pixels are
+   * normalised: scaled to 0..1, then (x - mean) / std per channel when given.
+   */
+  z.object({
+    kind: z.literal('onnx'),
+    path: z.string().min(1, 'Choose the .onnx file'),
+    mean: z.array(z.number().finite()).min(1).max(4).optional(),
+    std: z.array(z.number().finite().positive('Each std value must be above 0')).min(1).max(4).optional(),
+  }),
   /** A preset architecture with weights from a raw float32 file in the preset's weight order. */
   z.object({
     kind: z.literal('preset'),

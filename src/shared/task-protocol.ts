@@ -15,6 +15,13 @@ export const TaskSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('run-job'), spec: JobSpecSchema }),
   z.object({ type: z.literal('import-teacher'), choice: TeacherChoiceSchema, teacherDir: z.string().min(1) }),
   z.object({ type: z.literal('catalog'), inputShape: ImageShapeSchema, numClasses: z.number().int().min(2) }),
+  /** Writes a model folder as an .onnx file, checked in ONNX Runtime on the test set (or random images). */
+  z.object({
+    type: z.literal('export-onnx'),
+    modelDir: z.string().min(1),
+    target: z.string().min(1),
+    testData: z.string().min(1).nullable(),
+  }),
 ]);
 export type Task = z.infer<typeof TaskSchema>;
 
@@ -35,6 +42,8 @@ export const FromTaskWorkerSchema = z.discriminatedUnion('type', [
     summary: TeacherSummarySchema,
   }),
   z.object({ type: z.literal('catalog'), catalog: CatalogSchema }),
+  /** The .onnx file is written; `note` says how it compared with the app in ONNX Runtime. */
+  z.object({ type: z.literal('onnx-exported'), path: z.string(), note: z.string() }),
   /** The task finished (after its last event or result). */
   z.object({ type: z.literal('finished'), backend: z.string(), backendNote: z.string() }),
   z.object({ type: z.literal('failed'), error: ErrorInfoSchema, cancelled: z.boolean() }),

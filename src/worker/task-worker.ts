@@ -11,6 +11,9 @@ import { toErrorInfo, UserError } from '../engine/errors.js';
 import { runJob } from '../engine/job/run-job.js';
 import { WorkerPool } from '../engine/job/worker-pool.js';
 import { buildCatalog } from '../engine/catalog.js';
+import { resolveDataset } from '../engine/data/datasets.js';
+import { loadClassifier } from '../engine/models/classifier.js';
+import { describeOnnxExport, writeOnnxFile } from '../engine/models/onnx/export-file.js';
 import { importProjectTeacher } from '../engine/models/project-teacher.js';
 import { writeReport } from '../engine/report/write-report.js';
 import { parentChannel } from './parent-channel.js';
@@ -72,6 +75,24 @@ async function run(task: Task): Promise<{ backend: string; backendNote: string }
     case 'import-teacher': {
       const imported = await importProjectTeacher(task.choice, task.teacherDir);
       reply({ type: 'teacher-imported', ...imported });
+      break;
+    }
+    case 'export-onnx': {
+      const model = await loadClassifier(task.modelDir);
+      try {
+        const testData = task.testData ? await resolveDataset(task.testData, 'test') : undefined;
+        const report = await writeOnnxFile(model.model, task.target, {
+          preprocessing: model.preprocessing,
+          ...(testData ? { testData } : {}),
+          metadata: {
+            ...(model.card ? { distillStudio: JSON.stringify(model.card) } : {}),
+            fingerprint: model.fingerprint,
+          },
+        });
+        reply({ type: 'onnx-exported', path: report.file, note: describeOnnxExport(report) });
+      } finally {
+        model.model.dispose();
+      }
       break;
     }
     case 'run-job': {

@@ -199,6 +199,30 @@ const CASES: Case[] = [
     }),
   },
   {
+    name: 'setTeacher: onnx without a path',
+    code: 'INPUT_INVALID',
+    request: () => ({
+      method: 'projects.setTeacher',
+      params: { projectId: id(), teacher: { kind: 'onnx', path: '' } },
+    }),
+  },
+  {
+    name: 'setTeacher: onnx with a zero std',
+    code: 'INPUT_INVALID',
+    request: () => ({
+      method: 'projects.setTeacher',
+      params: { projectId: id(), teacher: { kind: 'onnx', path: '/m.onnx', std: [0] } },
+    }),
+  },
+  {
+    name: 'setTeacher: onnx with a mean that is not numbers',
+    code: 'INPUT_INVALID',
+    request: () => ({
+      method: 'projects.setTeacher',
+      params: { projectId: id(), teacher: { kind: 'onnx', path: '/m.onnx', mean: ['half'] } },
+    }),
+  },
+  {
     name: 'setTeacher: unknown project',
     code: 'PROJECT_NOT_FOUND',
     request: () => ({
@@ -249,6 +273,19 @@ const CASES: Case[] = [
       method: 'export.student',
       params: { projectId: id(), runId: 'run-000000', destination: '/tmp/evil' },
     }),
+  },
+  {
+    name: 'export.onnx: caller names a destination',
+    code: 'INPUT_INVALID',
+    request: () => ({
+      method: 'export.onnx',
+      params: { projectId: id(), runId: 'run-000000', destination: '/tmp/evil.onnx' },
+    }),
+  },
+  {
+    name: 'export.onnx: unknown run',
+    code: 'RUN_NOT_FOUND',
+    request: () => ({ method: 'export.onnx', params: { projectId: id(), runId: 'run-000000' } }),
   },
   {
     name: 'catalog.get: input 1024x1024x1',

@@ -81,7 +81,7 @@ export const inspectCommand: Command = {
         `model ${loaded.folder}`,
         ...describe(loaded.model, stats, loaded.inputShape, loaded.numClasses, args.values.layers === true),
         ...(loaded.fileBytes !== undefined ? [`file size: ${formatBytes(loaded.fileBytes)}`] : []),
-        `normalisation: mean ${loaded.preprocessing.mean.join(',')} std ${loaded.preprocessing.std.join(',')} (images ${loaded.preprocessing.sourceShape.join('x')})${card ? '' : ' (assumed: the model records none; set --mean/--std)'}`,
+        `normalisation: mean ${loaded.preprocessing.mean.join(',')} std ${loaded.preprocessing.std.join(',')} (images ${loaded.preprocessing.sourceShape.join('x')})${card || loaded.onnx?.preprocessingRecorded ? '' : ' (assumed: the model records none; set --mean/--std)'}`,
         ...(loaded.outputWasSoftmax
           ? ['output: the last layer applies softmax; the app uses the logits before it']
           : []),

@@ -17,7 +17,7 @@ export interface LoadedClassifier extends Classifier {
   /** True when the file's last layer was a softmax that the engine removed. */
   outputWasSoftmax: boolean;
   /** For an .onnx file: its opset, producer and how the conversion compared with ONNX Runtime. */
-  onnx?: { opset: number; producer: string; check: OnnxRuntimeCheck };
+  onnx?: { opset: number; producer: string; check: OnnxRuntimeCheck; preprocessingRecorded: boolean };
 }
 
 export type { NormalisationOverride } from './normalisation.js';
@@ -44,7 +44,12 @@ export async function loadClassifier(
       fingerprint: teacher.fingerprint,
       outputWasSoftmax: teacher.info.outputWasSoftmax,
       fileBytes: teacher.fileBytes,
-      onnx: { opset: teacher.opset, producer: teacher.producer, check: teacher.check },
+      onnx: {
+        opset: teacher.opset,
+        producer: teacher.producer,
+        check: teacher.check,
+        preprocessingRecorded: teacher.preprocessingRecorded,
+      },
     };
   }
   const folder = resolveModelRef(ref);

@@ -11,6 +11,7 @@ import { BUILTIN_MODELS } from './builtin.js';
 import { loadClassifier } from './classifier.js';
 import { MODEL_JSON } from './io-files.js';
 import { saveModel } from './io.js';
+import { saveOnnxTeacher } from './onnx/save-teacher.js';
 import { parseModelJson } from './io-validate.js';
 import { buildPreset, getPreset } from './presets.js';
 import { modelStats } from './stats.js';
@@ -43,6 +44,16 @@ export async function importProjectTeacher(
         ref: teacherDir,
         summary: await summarizeTeacher(teacherDir, `Imported model from ${source}`),
       };
+    }
+    case 'onnx': {
+      const source = path.resolve(choice.path);
+      const saved = await saveOnnxTeacher(source, teacherDir, {
+        ...(choice.mean ? { mean: choice.mean } : {}),
+        ...(choice.std ? { std: choice.std } : {}),
+      });
+      const { check } = saved.teacher;
+      const label = `ONNX model from ${source}, checked against ONNX Runtime (largest difference ${check.maxAbsDifference.toExponential(1)} on ${check.images} random images)`;
+      return { ref: teacherDir, summary: await summarizeTeacher(teacherDir, label) };
     }
     case 'preset': {
       await importPresetWeights(

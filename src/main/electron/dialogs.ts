@@ -8,12 +8,21 @@ export const electronDialogs: NativeDialogs = {
     const options: Electron.OpenDialogOptions =
       kind === 'weights-file'
         ? { title: 'Choose the weights file', properties: ['openFile'] }
-        : kind === 'model-folder'
+        : kind === 'onnx-file'
           ? {
-              title: 'Choose the TensorFlow.js model folder (with model.json)',
-              properties: ['openDirectory'],
+              title: 'Choose the model file (.onnx)',
+              properties: ['openFile'],
+              filters: [{ name: 'ONNX model', extensions: ['onnx'] }],
             }
-          : { title: 'Choose the test set (a folder or a file)', properties: ['openDirectory', 'openFile'] };
+          : kind === 'model-folder'
+            ? {
+                title: 'Choose the TensorFlow.js model folder (with model.json)',
+                properties: ['openDirectory'],
+              }
+            : {
+                title: 'Choose the test set (a folder or a file)',
+                properties: ['openDirectory', 'openFile'],
+              };
     const result = window
       ? await dialog.showOpenDialog(window, options)
       : await dialog.showOpenDialog(options);

@@ -35,7 +35,7 @@ import { newProjectId, newRunId, Workspace } from './workspace.js';
 
 /** Native dialogs (the desktop app); browser mode has none and the UI asks for paths. */
 export interface NativeDialogs {
-  open(kind: 'model-folder' | 'weights-file' | 'dataset'): Promise<string | null>;
+  open(kind: 'model-folder' | 'onnx-file' | 'weights-file' | 'dataset'): Promise<string | null>;
   saveFile(defaultPath: string, filter: { name: string; extensions: string[] }): Promise<string | null>;
   chooseFolder(defaultPath: string): Promise<string | null>;
 }
@@ -333,6 +333,26 @@ export class Services {
       // Into the exports folder: a new file, never over an existing one (a save dialog has asked).
       else await fs.copyFile(html, target.path, target.chosen ? 0 : fs.constants.COPYFILE_EXCL);
       return { path: target.path };
+    },
+    'export.onnx': async ({ projectId, runId }) => {
+      const project = this.project(projectId);
+      const run = this.finishedRun(projectId, runId);
+      const file = await this.exportTarget(project, run, 'student.onnx', {
+        name: 'ONNX model',
+        extensions: ['onnx'],
+      });
+      if (!file) return { path: null };
+      // Without a dialog the name is new (freshExportPath); the worker writes it only after the check.
+      const reply = await this.runTask<'onnx-exported'>(
+        {
+          type: 'export-onnx',
+          modelDir: path.join(run.spec.runDir, 'student'),
+          target: file.path,
+          testData: run.spec.testData ?? null,
+        },
+        'onnx-exported',
+      );
+      return { path: reply.path, note: reply.note };
     },
     'export.student': async ({ projectId, runId }) => {
       const project = this.project(projectId);

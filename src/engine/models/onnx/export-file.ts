@@ -118,3 +118,14 @@ export async function writeOnnxFile(
     check,
   };
 }
+
+/** One sentence on what was written and how ONNX Runtime agreed with the engine, for people. */
+export function describeOnnxExport(report: OnnxExportReport): string {
+  const { check } = report;
+  const share = ((check.sameTopClass / check.images) * 100).toFixed(2);
+  const on = report.checkedOn === 'random images' ? 'random images' : `test images of ${report.checkedOn}`;
+  const accuracy = check.correct
+    ? `; accuracy ${((check.correct.onnxRuntime / check.images) * 100).toFixed(2)}% in ONNX Runtime, ${((check.correct.engine / check.images) * 100).toFixed(2)}% in the app`
+    : '';
+  return `ONNX (opset ${report.opset}) checked in ONNX Runtime ${check.runtimeVersion} on ${check.images} ${on}: the same predicted class as the app for ${check.sameTopClass} of ${check.images} (${share}%), largest output difference ${check.maxAbsDifference.toExponential(1)}${accuracy}`;
+}

@@ -35,6 +35,8 @@ export interface ImportedOnnxTeacher {
   info: TeacherInfo;
   /** [0, 1] pixels, then the user's mean and std if given. */
   preprocessing: Preprocessing;
+  /** True when the preprocessing came from the file (a Distill Studio export's card), not the defaults. */
+  preprocessingRecorded: boolean;
   /** sha256 of the converted model's architecture and weights (as for model folders). */
   fingerprint: string;
   fileBytes: number;
@@ -72,8 +74,9 @@ export async function importOnnxTeacher(
       throw new Error('importOnnxTeacher: the converted model ended in a softmax layer');
     const info = logits.info;
     const shape = info.inputShape;
+    const recorded = recordedPreprocessing(graph.metadata, shape);
     const preprocessing = applyNormalisation(
-      recordedPreprocessing(graph.metadata, shape) ?? defaultPreprocessing(shape, shape),
+      recorded ?? defaultPreprocessing(shape, shape),
       normalisation,
       shape[2],
     );
@@ -94,6 +97,7 @@ export async function importOnnxTeacher(
       model,
       info: { ...info, outputWasSoftmax: converted.outputWasSoftmax || info.outputWasSoftmax },
       preprocessing,
+      preprocessingRecorded: recorded !== undefined,
       fingerprint: await modelFingerprint(model, model.toJSON(null, false) as object),
       fileBytes: bytes.byteLength,
       file: absolute,
