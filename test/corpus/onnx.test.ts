@@ -273,6 +273,26 @@ describe('operators the engine cannot convert, named with their node', () => {
     expect(error.message).toMatch(/"unflatten" \(Reshape\).*\[0, 3, 64\]/);
   });
 
+  it('refuses shape operators used on tensors, and shape arithmetic the engine cannot follow', async () => {
+    const { b, output } = classifier();
+    const gathered = b.node('Gather', [output, b.int64s('i', [0])], { axis: attr.int(1) }, { name: 'pick' });
+    const error = await expectRefused(
+      async () => importOnnxTeacher(await b.write(await tempDir(), gathered)),
+      'ONNX_OPERATOR_UNSUPPORTED',
+    );
+    expect(error.message).toMatch(/"pick" \(Gather\).*only supported on shapes/);
+    const c = new OnnxBuilder({ input: ['N', 3, 8, 8] });
+    const shape = c.node('Shape', ['x']);
+    const doubled = c.node('Mul', [shape, c.int64s('two', [2])]);
+    const reshaped = c.node('Reshape', ['x', doubled], {}, { name: 'computed' });
+    const out = c.node('Gemm', [reshaped, c.random('fc', [192, 3])]);
+    const mul = await expectRefused(
+      async () => importOnnxTeacher(await c.write(await tempDir(), out)),
+      'ONNX_OPERATOR_UNSUPPORTED',
+    );
+    expect(mul.message).toContain('(Mul)');
+  });
+
   it('refuses an Add of a constant that is not a bias', async () => {
     const { b, output } = classifier();
     const shifted = b.node('Add', [b.node('Relu', [output]), b.random('shift', [3])], {}, { name: 'shift' });

@@ -3,6 +3,7 @@ import { tf, tfl } from '../../tf.js';
 import type { OnnxConstant, OnnxGraph, OnnxNode } from './graph.js';
 import { describeNode } from './graph.js';
 import { OPERATORS } from './operators.js';
+import type { ShapeValue } from './shapes.js';
 
 /**
  * Turns an ONNX graph into a TensorFlow.js LayersModel built with the
@@ -66,6 +67,8 @@ export interface ConvertedOnnx {
 export class Conversion {
   readonly values = new Map<string, Value>();
   readonly constants: Map<string, OnnxConstant>;
+  /** Shapes computed at conversion time (Shape, Gather, Unsqueeze, Concat), see shapes.ts. */
+  readonly shapes = new Map<string, ShapeValue>();
   readonly layers: LayerWeights[] = [];
   /** How many node inputs (and graph outputs) read each tensor. */
   readonly readers = new Map<string, number>();

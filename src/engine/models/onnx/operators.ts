@@ -3,6 +3,7 @@ import type { Conversion, Layout, Value } from './convert.js';
 import type { OnnxConstant, OnnxNode } from './graph.js';
 import { elementCount } from './graph.js';
 import { transpose } from './layout.js';
+import { castOp, concatShapes, gatherOp, reshapeTarget, shapeOp, unsqueezeOp } from './shapes.js';
 import { convertAveragePool, convertConv, convertMaxPool, convertPad } from './spatial.js';
 
 /**
@@ -250,7 +251,7 @@ const flattenOp: OperatorConverter = (node, c) => {
 
 const reshape: OperatorConverter = (node, c) => {
   const x = c.value(node, 0);
-  const target = Array.from(c.constant(node, 1).values);
+  const target = reshapeTarget(c, node);
   const features = featureCount(x);
   const [first, second] = target;
   const batchKept = first === 0 || first === c.fixedBatch || (first === -1 && second === features);
@@ -281,6 +282,7 @@ const softmax: OperatorConverter = (node, c) => {
 };
 
 const concat: OperatorConverter = (node, c) => {
+  if (concatShapes(node, c)) return;
   const values = node.inputs.map((_, i) => c.value(node, i));
   const layouts = new Set(values.map((v) => v.layout));
   if (layouts.has('channels-last')) throw c.unsupported(node, 'its inputs are in channels-last order');
@@ -377,4 +379,8 @@ export const OPERATORS: Readonly<Record<string, OperatorConverter>> = {
   Concat: concat,
   Constant: constant,
   Transpose: transposeOp,
+  Shape: shapeOp,
+  Gather: gatherOp,
+  Unsqueeze: unsqueezeOp,
+  Cast: castOp,
 };

@@ -209,4 +209,32 @@ describe('importOnnxTeacher: operators, checked against ONNX Runtime', () => {
     expect(teacher.info.outputWasSoftmax).toBe(true);
     expect(teacher.layers).not.toContain('Permute'); // flattened in NHWC order, as tfjs does
   });
+
+  it("PyTorch's x.view(x.size(0), -1) with a variable batch: Shape, Gather, Unsqueeze, Concat, Cast into Reshape", async () => {
+    const b = new OnnxBuilder({ input: ['batch_size', 3, 8, 8], seed: 9 });
+    const conv = b.node('Relu', [
+      b.node('Conv', ['x', b.random('w', [4, 3, 3, 3]), b.random('cb', [4])], {
+        kernel_shape: attr.ints([3, 3]),
+      }),
+    ]);
+    const shape = b.node('Shape', [conv]);
+    const index = b.node('Constant', [], {
+      value: { type: 4, t: { dims: [], dataType: 7, int64Data: [0] } },
+    });
+    const batch = b.node('Gather', [shape, index], { axis: attr.int(0) });
+    const unsqueezed = b.node('Unsqueeze', [batch, b.int64s('axes', [0])]);
+    const target = b.node(
+      'Cast',
+      [b.node('Concat', [unsqueezed, b.int64s('minus_one', [-1])], { axis: attr.int(0) })],
+      {
+        to: attr.int(7),
+      },
+    );
+    const flat = b.node('Reshape', [conv, target]);
+    const logits = b.node('Gemm', [flat, b.random('fc', [3, 4 * 6 * 6]), b.random('fb', [3])], {
+      transB: attr.int(1),
+    });
+    const teacher = await importAndCheck(b, logits, 'x.view(x.size(0), -1)');
+    expect(teacher.layers).toContain('Permute'); // a 6x6 map: flattened in ONNX's (C, H, W) order
+  });
 });
