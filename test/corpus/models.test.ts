@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { cp, mkdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveModel } from '../../src/engine/models/io.js';
 import { importTeacher } from '../../src/engine/models/teacher.js';
 import { tf, tfl } from '../../src/engine/tf.js';
@@ -13,6 +13,7 @@ import {
   sequentialCnn,
   tempDir,
 } from '../engine/models/fixtures.js';
+import { guardTensorLeaks } from '../engine/leak-guard.js';
 import { expectRefused } from './helpers.js';
 
 /**
@@ -570,19 +571,14 @@ const CASES: Case[] = [
   },
 ];
 
-let tensorsAtStart = 0;
-
 beforeAll(async () => {
   await tf.setBackend('cpu');
   template = await saved(sequentialCnn());
   functionalTemplate = await saved(tinyFunctional([8, 8, 1]));
-  tensorsAtStart = tf.memory().numTensors;
 });
 
-afterEach(() => {
-  // A refused import must leave no tensors or variables behind.
-  expect(tf.memory().numTensors).toBe(tensorsAtStart);
-});
+// A refused import must leave no tensors or variables behind.
+guardTensorLeaks({ variables: true });
 
 afterAll(removeTempDirs);
 

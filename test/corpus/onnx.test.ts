@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { promises as fs, truncateSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { convertOnnx } from '../../src/engine/models/onnx/convert.js';
 import { readOnnxFile } from '../../src/engine/models/onnx/file.js';
 import { importOnnxTeacher, verifyWithOnnxRuntime } from '../../src/engine/models/onnx/import.js';
@@ -10,6 +10,7 @@ import { tf } from '../../src/engine/tf.js';
 import { removeTempDirs, tempDir } from '../engine/models/fixtures.js';
 import { attr, encodeModel, onnx, OnnxBuilder } from '../engine/models/onnx/builder.js';
 import { expectRefused } from './helpers.js';
+import { guardTensorLeaks } from '../engine/leak-guard.js';
 
 /**
  * Malformed and unsupported .onnx files: each refused by importOnnxTeacher
@@ -18,23 +19,11 @@ import { expectRefused } from './helpers.js';
  * left behind.
  */
 
-let tensorsAtStart = 0;
-let variablesAtStart = 0;
-
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-beforeEach(() => {
-  tensorsAtStart = tf.memory().numTensors;
-  variablesAtStart = Object.keys(tf.engine().registeredVariables).length;
-});
-
-afterEach(async () => {
-  await removeTempDirs();
-  expect(tf.memory().numTensors).toBe(tensorsAtStart);
-  expect(Object.keys(tf.engine().registeredVariables)).toHaveLength(variablesAtStart);
-});
+guardTensorLeaks({ variables: true, cleanup: removeTempDirs });
 
 /** A valid small classifier: Conv, Relu, GlobalAveragePool, Flatten, Gemm. */
 function classifier(

@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, saveModel } from '../../../src/engine/models/io.js';
 import { tf, tfl } from '../../../src/engine/tf.js';
 import {
@@ -13,26 +13,18 @@ import {
   sequentialCnn,
   tempDir,
 } from './fixtures.js';
+import { guardTensorLeaks } from '../leak-guard.js';
 
 interface FunctionalLayer {
   name: string;
   inbound_nodes: [string, number, number, object][][];
 }
 
-let tensorsAtStart = 0;
-
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-beforeEach(() => {
-  tensorsAtStart = tf.memory().numTensors;
-});
-
-afterEach(async () => {
-  await removeTempDirs();
-  expect(tf.memory().numTensors).toBe(tensorsAtStart);
-});
+guardTensorLeaks({ cleanup: removeTempDirs });
 
 /** Saves `model` into a new folder and disposes it; returns the folder and saveModel's fingerprint. */
 async function saved(

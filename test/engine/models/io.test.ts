@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, saveModel } from '../../../src/engine/models/io.js';
 import { tf, tfl } from '../../../src/engine/tf.js';
 import {
@@ -16,22 +16,14 @@ import {
   sequentialCnn,
   tempDir,
 } from './fixtures.js';
-
-let tensorsAtStart = 0;
+import { guardTensorLeaks } from '../leak-guard.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-beforeEach(() => {
-  tensorsAtStart = tf.memory().numTensors;
-});
-
-afterEach(async () => {
-  await removeTempDirs();
-  // Every test disposes what it made; failed loads must not leak either.
-  expect(tf.memory().numTensors).toBe(tensorsAtStart);
-});
+// Every test disposes what it made; failed loads must not leak either.
+guardTensorLeaks({ cleanup: removeTempDirs });
 
 /** Saves a fresh seeded Sequential CNN into a new temp folder and disposes it. */
 async function savedFolder(

@@ -1,5 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/engine/errors.js';
 import {
   buildPreset,
@@ -10,20 +10,13 @@ import {
 } from '../../../src/engine/models/presets.js';
 import { modelStats } from '../../../src/engine/models/stats.js';
 import { tf, tfl } from '../../../src/engine/tf.js';
-
-let tensorsAtStart = 0;
+import { guardTensorLeaks } from '../leak-guard.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-beforeEach(() => {
-  tensorsAtStart = tf.memory().numTensors;
-});
-
-afterEach(() => {
-  expect(tf.memory().numTensors).toBe(tensorsAtStart);
-});
+guardTensorLeaks();
 
 /** Builds, runs `check`, and always disposes, so a failing assertion does not leak into the memory check. */
 function withPreset(

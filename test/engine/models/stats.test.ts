@@ -1,22 +1,15 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildPreset } from '../../../src/engine/models/presets.js';
 import { formatCount, modelStats } from '../../../src/engine/models/stats.js';
 import { tf, tfl } from '../../../src/engine/tf.js';
-
-let tensorsAtStart = 0;
+import { guardTensorLeaks } from '../leak-guard.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-beforeEach(() => {
-  tensorsAtStart = tf.memory().numTensors;
-});
-
-afterEach(() => {
-  expect(tf.memory().numTensors).toBe(tensorsAtStart);
-});
+guardTensorLeaks();
 
 /** Runs `check` on `model` and always disposes it. */
 function using<T extends tfl.LayersModel>(model: T, check: (model: T) => void): void {

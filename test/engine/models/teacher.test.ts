@@ -1,6 +1,6 @@
 import '@tensorflow/tfjs-backend-cpu';
 import path from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { saveModel } from '../../../src/engine/models/io.js';
 import { asLogitsClassifier, importTeacher } from '../../../src/engine/models/teacher.js';
 import { tf, tfl } from '../../../src/engine/tf.js';
@@ -15,21 +15,13 @@ import {
   tempDir,
   type Ending,
 } from './fixtures.js';
-
-let tensorsAtStart = 0;
+import { guardTensorLeaks } from '../leak-guard.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-beforeEach(() => {
-  tensorsAtStart = tf.memory().numTensors;
-});
-
-afterEach(async () => {
-  await removeTempDirs();
-  expect(tf.memory().numTensors).toBe(tensorsAtStart);
-});
+guardTensorLeaks({ cleanup: removeTempDirs });
 
 /** softmax(logits(x)) against original(x), computed independently of the engine. */
 function expectSoftmaxOfLogitsEqualsOriginal(

@@ -1,6 +1,6 @@
 import '@tensorflow/tfjs-backend-cpu';
 import path from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, saveModel } from '../../../src/engine/models/io.js';
 import { tf, tfl } from '../../../src/engine/tf.js';
 import {
@@ -14,6 +14,7 @@ import {
   sequentialCnn,
   tempDir,
 } from './fixtures.js';
+import { guardTensorLeaks } from '../leak-guard.js';
 
 /** The functional layer list of a model.json as tfjs writes it. */
 interface FunctionalLayer {
@@ -28,20 +29,11 @@ interface FunctionalConfig {
   output_layers: [string, number, number][];
 }
 
-let tensorsAtStart = 0;
-
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-beforeEach(() => {
-  tensorsAtStart = tf.memory().numTensors;
-});
-
-afterEach(async () => {
-  await removeTempDirs();
-  expect(tf.memory().numTensors).toBe(tensorsAtStart);
-});
+guardTensorLeaks({ cleanup: removeTempDirs });
 
 async function saved(model: tfl.LayersModel, card = makeCard([8, 8, 3], 4)): Promise<string> {
   const folder = path.join(await tempDir(), 'model');

@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultPreprocessing } from '../../../../src/engine/data/preprocess.js';
 import type { LabeledImages } from '../../../../src/engine/data/types.js';
 import { EXPORT_OPSET, exportOnnx } from '../../../../src/engine/models/onnx/export.js';
@@ -14,6 +14,7 @@ import { tf, tfl } from '../../../../src/engine/tf.js';
 import { Rng } from '../../../../src/engine/util/rng.js';
 import { expectUserError, removeTempDirs, tempDir } from '../fixtures.js';
 import { attr, OnnxBuilder } from './builder.js';
+import { guardTensorLeaks } from '../../leak-guard.js';
 
 /**
  * Students exported as .onnx: every preset family (random weights and batch
@@ -22,20 +23,11 @@ import { attr, OnnxBuilder } from './builder.js';
  * ONNX -> engine -> ONNX; labelled images; refusals.
  */
 
-let tensorsAtStart = 0;
-
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-beforeEach(() => {
-  tensorsAtStart = tf.memory().numTensors;
-});
-
-afterEach(async () => {
-  await removeTempDirs();
-  expect(tf.memory().numTensors).toBe(tensorsAtStart);
-});
+guardTensorLeaks({ cleanup: removeTempDirs });
 
 /** Sets every weight to seeded random values; BatchNorm variances stay positive. */
 function randomize(model: tfl.LayersModel, seed: number): void {

@@ -1,10 +1,11 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { importOnnxTeacher, type ImportedOnnxTeacher } from '../../../../src/engine/models/onnx/import.js';
 import { transpose } from '../../../../src/engine/models/onnx/layout.js';
 import { tf } from '../../../../src/engine/tf.js';
 import { removeTempDirs, tempDir } from '../fixtures.js';
 import { attr, OnnxBuilder } from './builder.js';
+import { guardTensorLeaks } from '../../leak-guard.js';
 
 /**
  * Each supported operator in a small model written by the test, imported
@@ -14,20 +15,11 @@ import { attr, OnnxBuilder } from './builder.js';
  * printed so they can be quoted.
  */
 
-let tensorsAtStart = 0;
-
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-beforeEach(() => {
-  tensorsAtStart = tf.memory().numTensors;
-});
-
-afterEach(async () => {
-  await removeTempDirs();
-  expect(tf.memory().numTensors).toBe(tensorsAtStart);
-});
+guardTensorLeaks({ cleanup: removeTempDirs });
 
 /** Imports the model built by `b` with output `output`, checks it and disposes it. */
 async function importAndCheck(

@@ -1,26 +1,18 @@
 import '@tensorflow/tfjs-backend-cpu';
 import path from 'node:path';
-import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { loadClassifier } from '../../../../src/engine/models/classifier.js';
 import { saveOnnxTeacher } from '../../../../src/engine/models/onnx/save-teacher.js';
 import { tf } from '../../../../src/engine/tf.js';
 import { images, predictValues, removeTempDirs, tempDir } from '../fixtures.js';
 import { attr, OnnxBuilder } from './builder.js';
-
-let tensorsAtStart = 0;
+import { guardTensorLeaks } from '../../leak-guard.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-beforeEach(() => {
-  tensorsAtStart = tf.memory().numTensors;
-});
-
-afterEach(async () => {
-  await removeTempDirs();
-  expect(tf.memory().numTensors).toBe(tensorsAtStart);
-});
+guardTensorLeaks({ cleanup: removeTempDirs });
 
 it('saves an ONNX teacher as a model folder whose card records the preprocessing; it loads as the same model', async () => {
   const b = new OnnxBuilder({ input: [1, 3, 8, 8], seed: 6 });
