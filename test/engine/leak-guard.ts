@@ -14,11 +14,12 @@ function held(): { tensors: number; variables: number } {
  * `variables`, registered variables): the counts are taken before each test
  * and compared after it, once `cleanup` (e.g. removing temporary folders) has
  * run. Leaks are the most common tfjs bug, so engine tests end with memory
- * back where it started; call this once at the top level of a test file,
- * after the hook that picks the backend.
+ * back where it started. Call it once at the top of a test file (after the
+ * hook that picks the backend) or of a describe block.
  */
 export function guardTensorLeaks(options: { variables?: boolean; cleanup?: () => unknown } = {}): void {
-  let before = held();
+  // Counted in beforeEach, not here: the file's backend is chosen in a hook that has not run yet.
+  let before = { tensors: 0, variables: 0 };
   beforeEach(() => {
     before = held();
   });

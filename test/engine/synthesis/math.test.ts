@@ -1,9 +1,10 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/engine/backend/select.js';
 import { sampleDirichlet, sampleGamma } from '../../../src/engine/synthesis/dirichlet.js';
 import { distillationLoss, jsDivergence, klToTargets } from '../../../src/engine/synthesis/losses.js';
 import { tf } from '../../../src/engine/tf.js';
 import { Rng } from '../../../src/engine/util/rng.js';
+import { guardTensorLeaks } from '../leak-guard.js';
 
 beforeAll(async () => {
   await initBackend({ force: 'wasm' });
@@ -40,13 +41,7 @@ function moments(values: readonly number[]): { mean: number; variance: number } 
 const SIGMAS = 5;
 
 describe('losses against their definitions', () => {
-  let tensorsBefore = 0;
-  beforeEach(() => {
-    tensorsBefore = tf.memory().numTensors;
-  });
-  afterEach(() => {
-    expect(tf.memory().numTensors, 'tensors left over').toBe(tensorsBefore);
-  });
+  guardTensorLeaks();
 
   const logitsA = [
     [2, -1, 0.5],
