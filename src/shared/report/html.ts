@@ -8,13 +8,13 @@ import {
   formatRatio,
   NOT_AVAILABLE,
 } from '../format.js';
-import { escapeHtml } from './format.js';
+import { escapeHtml } from './text.js';
 import { roundsSection } from './rounds.js';
 import { curvesSection, perClassSection, transferSetSection } from './sections.js';
 import { settingsSection } from './settings.js';
 import { REPORT_CSS } from './style.js';
 
-export { escapeHtml } from './format.js';
+export { escapeHtml } from './text.js';
 
 /**
  * The content security policy of the report: nothing may load from

@@ -1,6 +1,6 @@
 import type { JobResult } from '../job.js';
 import { formatCount, formatDuration, formatNumber, formatPercent } from '../format.js';
-import { escapeHtml } from './format.js';
+import { escapeHtml } from './text.js';
 import { COLORS } from './sections.js';
 import { lineChart } from './svg.js';
 

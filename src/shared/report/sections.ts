@@ -1,6 +1,6 @@
 import type { JobResult } from '../job.js';
 import { formatCount, formatDuration, formatNumber, formatPercent } from '../format.js';
-import { classLabel, escapeHtml, shorten } from './format.js';
+import { classLabel, escapeHtml, shorten } from './text.js';
 import { barChart, lineChart } from './svg.js';
 
 /**

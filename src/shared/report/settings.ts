@@ -1,6 +1,6 @@
 import type { JobResult } from '../job.js';
 import { formatCount, formatDate, formatDuration, formatNumber, formatPercent } from '../format.js';
-import { escapeHtml } from './format.js';
+import { escapeHtml } from './text.js';
 import { keyValueTable } from './sections.js';
 
 /**

@@ -1,4 +1,4 @@
-import { escapeHtml, shorten } from './format.js';
+import { escapeHtml, shorten } from './text.js';
 
 /**
  * Inline SVG charts for the HTML report: grouped bars and line charts with
