@@ -1,0 +1,73 @@
+/// <reference lib="dom" />
+import { expect, test } from '@playwright/test';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { attr, OnnxBuilder } from '../engine/models/onnx/builder.js';
+import { serveApp, type ServedApp } from './serve.js';
+
+/**
+ * A user imports a teacher from an .onnx file in browser mode: the path typed
+ * in (no native dialogs here), the pixel question answered in plain words,
+ * the teacher checked and summarised; then an operator the app cannot convert,
+ * refused naming its node. Screenshots go to test-results/e2e/.
+ */
+
+const SHOTS = 'test-results/e2e';
+let app: ServedApp;
+const files = mkdtempSync(path.join(tmpdir(), 'ds-e2e-onnx-'));
+
+test.beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  app = await serveApp();
+});
+test.afterAll(async () => {
+  await app?.stop();
+  rmSync(files, { recursive: true, force: true });
+});
+
+/** A PyTorch-style grayscale classifier (batch fixed to 1, softmax at the end); `extra` may add a node before it. */
+async function writeTeacher(name: string, extra?: (b: OnnxBuilder, out: string) => string): Promise<string> {
+  const b = new OnnxBuilder({ input: [1, 1, 32, 32], seed: 31 });
+  const conv = b.node('Relu', [
+    b.node('Conv', ['x', b.random('w', [4, 1, 5, 5]), b.random('b', [4])], {
+      kernel_shape: attr.ints([5, 5]),
+      strides: attr.ints([4, 4]),
+    }),
+  ]);
+  const logits = b.node('Gemm', [
+    b.node('Flatten', [conv]),
+    b.random('fc', [4 * 7 * 7, 10]),
+    b.random('fb', [10]),
+  ]);
+  return b.write(files, b.node('Softmax', [extra ? extra(b, logits) : logits]), name);
+}
+
+test('a user imports a model file (.onnx) as the teacher', async ({ page }) => {
+  const good = await writeTeacher('teacher.onnx');
+  const bad = await writeTeacher('unsupported.onnx', (b, out) =>
+    b.node('Erf', [out], {}, { name: '/head/erf' }),
+  );
+  await page.goto(app.url);
+  await page.getByTestId('new-project-name').fill('From PyTorch');
+  await page.getByTestId('create-project').click();
+  await expect(page.getByTestId('project-title')).toHaveText('From PyTorch');
+
+  await page.getByTestId('teacher-kind-onnx').check();
+  await page.getByTestId('teacher-onnx').fill(bad);
+  await page.getByTestId('use-teacher').click();
+  await expect(page.getByRole('alert')).toContainText('node "/head/erf" (Erf)');
+  await page.screenshot({ path: path.join(SHOTS, 'onnx-01-refused.png'), fullPage: true });
+
+  await page.getByTestId('teacher-onnx').fill(good);
+  await expect(page.getByTestId('onnx-scaling-unit')).toBeChecked();
+  await page.getByTestId('onnx-scaling-custom').check();
+  await page.getByTestId('onnx-mean').fill('0.1307');
+  await page.getByTestId('onnx-std').fill('0.3081');
+  await page.screenshot({ path: path.join(SHOTS, 'onnx-02-questions.png'), fullPage: true });
+  await page.getByTestId('use-teacher').click();
+  await expect(page.getByTestId('teacher-summary')).toContainText('ONNX model from');
+  await expect(page.getByTestId('teacher-summary')).toContainText('checked against ONNX Runtime');
+  await expect(page.getByTestId('teacher-summary')).toContainText('32x32x1 images');
+  await page.screenshot({ path: path.join(SHOTS, 'onnx-03-imported.png'), fullPage: true });
+});
