@@ -80,6 +80,15 @@ export const SHARED_FIELDS = {
     description:
       'Shift the images by up to this many pixels at random at each step, so features must not depend on exact positions; 0 = off.',
   },
+  blur: {
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 1,
+    advanced: true,
+    description:
+      'After each pixel step, mix this fraction of a slightly blurred copy into every image, so synthesis cannot paint fine stripes; 0 = off.',
+  },
   frame: {
     kind: 'boolean',
     default: false,

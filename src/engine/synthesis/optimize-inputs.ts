@@ -2,6 +2,7 @@ import { tf } from '../tf.js';
 import { cosineRate, ScheduledAdam } from '../train/schedule.js';
 import { yieldToEventLoop } from '../train/step.js';
 import { clipToRange, type InputSpace } from './init.js';
+import { blurImages } from './priors.js';
 
 /** Loss terms of one step: `total` is minimised, the named parts are reported. */
 export interface InputLoss {
@@ -16,6 +17,8 @@ export interface OptimizeOptions {
   learningRate: number;
   /** Cosine decay of the step size over the iterations (else constant). */
   decay?: boolean;
+  /** Fraction of a blurred copy mixed into the images after each step (blurImages); 0 = off. */
+  blur?: number;
   /** Report the loss parts every this many iterations (and at the end). */
   reportEvery?: number;
   onReport?: (iteration: number, losses: Record<string, number>) => void;
@@ -54,7 +57,9 @@ export async function optimizeInputs(
         false,
         [x],
       );
-      tf.tidy(() => x.assign(clipToRange(x as unknown as tf.Tensor4D, space)));
+      tf.tidy(() =>
+        x.assign(clipToRange(blurImages(x as unknown as tf.Tensor4D, space, options.blur ?? 0), space)),
+      );
       if (iteration % reportEvery === 0 || iteration === options.iterations) {
         losses = await readParts(() => loss(x as unknown as tf.Tensor4D));
         options.onReport?.(iteration, losses);

@@ -22,6 +22,8 @@ export interface BatchRunner {
   learningRate: number;
   /** Cosine decay of the pixel step size. */
   decay?: boolean;
+  /** Blur mixed into the images after each pixel step (0 = off). */
+  blur?: number;
 }
 
 /**
@@ -58,6 +60,7 @@ export async function runBatches(
           iterations: runner.iterations,
           learningRate: runner.learningRate,
           decay: runner.decay ?? false,
+          blur: runner.blur ?? 0,
           ...(options.signal ? { signal: options.signal } : {}),
           onReport: (iteration, current) =>
             options.onProgress?.({

@@ -156,7 +156,9 @@ export function softTargets(teacher: TeacherNet, z: tf.Tensor2D, temperature: nu
 
 function create(classifier: Classifier, settings: Settings): Synthesizer {
   const teacher = splitTeacher(classifier, settings.layer || undefined);
-  const space = settings.frame ? framedSpace(teacher.space, classifier.preprocessing.sourceShape) : teacher.space;
+  const space = settings.frame
+    ? framedSpace(teacher.space, classifier.preprocessing.sourceShape)
+    : teacher.space;
   const tau = settings.temperature;
   const klWeight = settings.scaleKl ? tau * tau : 1;
   const useNorms = settings.bn > 0 && teacher.normStats.length > 0;
@@ -167,6 +169,7 @@ function create(classifier: Classifier, settings: Settings): Synthesizer {
     iterations: settings.iterations,
     learningRate: settings.learningRate,
     decay: settings.decay,
+    blur: settings.blur,
   };
   return {
     synthesize: (count, seed, options) =>

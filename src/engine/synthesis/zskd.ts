@@ -89,7 +89,9 @@ export function dirichletTargets(
 
 function create(classifier: Classifier, settings: Settings) {
   const teacher = splitTeacher(classifier);
-  const space = settings.frame ? framedSpace(teacher.space, classifier.preprocessing.sourceShape) : teacher.space;
+  const space = settings.frame
+    ? framedSpace(teacher.space, classifier.preprocessing.sourceShape)
+    : teacher.space;
   const similarity = classSimilarity(teacher.logitsKernel());
   const runner = {
     space,
@@ -98,6 +100,7 @@ function create(classifier: Classifier, settings: Settings) {
     iterations: settings.iterations,
     learningRate: settings.learningRate,
     decay: settings.decay,
+    blur: settings.blur,
   };
   return {
     synthesize: async (count: number, seed: number, options = {}) => {

@@ -6,7 +6,11 @@ import { buildPreset } from '../../../src/engine/models/presets.js';
 import { framedSpace, initialInputs } from '../../../src/engine/synthesis/init.js';
 import { optimizeInputs } from '../../../src/engine/synthesis/optimize-inputs.js';
 import { getSynthesisMethod, SYNTHESIS_METHODS } from '../../../src/engine/synthesis/registry.js';
-import { sampleBalancedFeatures, sampleFeatures, softTargets } from '../../../src/engine/synthesis/soft-target.js';
+import {
+  sampleBalancedFeatures,
+  sampleFeatures,
+  softTargets,
+} from '../../../src/engine/synthesis/soft-target.js';
 import { splitTeacher } from '../../../src/engine/synthesis/teacher-net.js';
 import { classSimilarity } from '../../../src/engine/synthesis/zskd.js';
 import { tf, tfl } from '../../../src/engine/tf.js';
@@ -245,7 +249,10 @@ describe('synthesis methods', () => {
     const method = getSynthesisMethod('soft-target');
     const make = (frame: boolean) =>
       method
-        .create(teacher, resolveSettings(method.fields, { iterations: 10, batchSize: 8, jitter: 2, frame }).settings)
+        .create(
+          teacher,
+          resolveSettings(method.fields, { iterations: 10, batchSize: 8, jitter: 2, frame }).settings,
+        )
         .synthesize(8, 4);
     const framed = await make(true);
     for (let i = 0; i < 8; i++) expect(new Set(border(framed.inputs, i))).toEqual(new Set([low]));

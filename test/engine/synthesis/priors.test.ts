@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/engine/backend/select.js';
-import { imagePrior, jitterer } from '../../../src/engine/synthesis/priors.js';
+import { blurImages, imagePrior, jitterer } from '../../../src/engine/synthesis/priors.js';
 import { tf } from '../../../src/engine/tf.js';
 import { Rng } from '../../../src/engine/util/rng.js';
 
@@ -111,4 +111,34 @@ describe('image priors', () => {
       expect(tf.memory().numTensors).toBe(before);
     });
   }
+});
+
+describe('blurImages', () => {
+  it('mixes in a [1 2 1]/4 binomial blur, by hand at one pixel, with black outside the image', async () => {
+    const space = { inputShape: [4, 4, 2] as [number, number, number], low: [-1, 0], high: [1, 1] };
+    const values = Array.from({ length: 2 * 4 * 4 * 2 }, (_, i) => ((i * 37) % 11) / 11);
+    const x = tf.tensor4d(values, [2, 4, 4, 2]);
+    const before = tf.memory().numTensors;
+    const out = blurImages(x, space, 0.5);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    const at = (img: number, r: number, c: number, ch: number, low: number): number =>
+      r < 0 || r > 3 || c < 0 || c > 3 ? 0 : values[((img * 4 + r) * 4 + c) * 2 + ch]! - low;
+    const got = (await out.array()) as number[][][][];
+    for (const [img, r, c, ch] of [
+      [0, 1, 2, 0],
+      [1, 0, 0, 1],
+      [1, 3, 2, 0],
+    ] as const) {
+      const low = space.low[ch]!;
+      let blurred = 0;
+      for (let i = -1; i <= 1; i++) {
+        for (let j = -1; j <= 1; j++)
+          blurred += (((2 - Math.abs(i)) * (2 - Math.abs(j))) / 16) * at(img, r + i, c + j, ch, low);
+      }
+      const expected = 0.5 * at(img, r, c, ch, low) + 0.5 * blurred + low;
+      expect(got[img]![r]![c]![ch]).toBeCloseTo(expected, 5);
+    }
+    expect(blurImages(x, space, 0)).toBe(x);
+    tf.dispose([x, out]);
+  });
 });
