@@ -236,6 +236,25 @@ describe('operators the engine cannot convert, named with their node', () => {
     expect(error.message).toMatch(/"grouped" \(Conv\).*2 groups/);
   });
 
+  it('refuses a dilated convolution (tfjs cannot differentiate it, and synthesis must)', async () => {
+    const b = new OnnxBuilder({ input: ['N', 3, 8, 8] });
+    const conv = b.node(
+      'Conv',
+      ['x', b.random('w', [4, 3, 3, 3])],
+      { kernel_shape: attr.ints([3, 3]), dilations: attr.ints([2, 2]) },
+      { name: 'atrous' },
+    );
+    const out = b.node('Gemm', [
+      b.node('Flatten', [b.node('GlobalAveragePool', [conv])]),
+      b.random('fc', [4, 3]),
+    ]);
+    const error = await expectRefused(
+      async () => importOnnxTeacher(await b.write(await tempDir(), out)),
+      'ONNX_OPERATOR_UNSUPPORTED',
+    );
+    expect(error.message).toMatch(/"atrous" \(Conv\).*dilated/);
+  });
+
   it('refuses MaxPool padding on inputs that may be negative', async () => {
     const b = new OnnxBuilder({ input: ['N', 3, 8, 8] });
     const pool = b.node(

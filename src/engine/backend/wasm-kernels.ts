@@ -1,6 +1,7 @@
 import type { KernelFunc } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 import { conv2DBackpropFilter, fastConv2DBackpropInput } from './wasm-conv-grads.js';
+import { depthwiseConv2dBackpropInput } from './wasm-depthwise-grads.js';
 import { fastBatchMatMul, unsortedSegmentSum } from './wasm-matmul.js';
 import { fastMaxPoolGrad } from './wasm-pool-grads.js';
 import { WASM, wasmKernel } from './wasm-kernel-util.js';
@@ -20,6 +21,9 @@ import { WASM, wasmKernel } from './wasm-kernel-util.js';
  * Added, because wasm has none:
  * - Conv2DBackpropFilter: conv layers' weight gradients.
  * - UnsortedSegmentSum: the gradient of tf.gather (augmentations).
+ * - DepthwiseConv2dNativeBackpropInput: the input gradient of depthwise
+ *   convolutions, which teachers imported from ONNX (MobileNets) have.
+ *   Only the input gradient: students have no depthwise layers to train.
  * Replaced, because the wasm version is several times slower than it could
  * be on shapes every training step has (each falls back to the original for
  * other shapes):
@@ -32,6 +36,7 @@ import { WASM, wasmKernel } from './wasm-kernel-util.js';
 export const WASM_TRAINING_KERNELS: readonly string[] = [
   tf.Conv2DBackpropFilter,
   tf.UnsortedSegmentSum,
+  tf.DepthwiseConv2dNativeBackpropInput,
   tf.Conv2DBackpropInput,
   tf.BatchMatMul,
   tf.MaxPoolGrad,
@@ -66,6 +71,7 @@ function replace(kernelName: string, wrap: (native: KernelFunc) => KernelFunc): 
 export function registerWasmTrainingKernels(): void {
   add(tf.Conv2DBackpropFilter, conv2DBackpropFilter);
   add(tf.UnsortedSegmentSum, unsortedSegmentSum);
+  add(tf.DepthwiseConv2dNativeBackpropInput, depthwiseConv2dBackpropInput);
   replace(tf.Conv2DBackpropInput, fastConv2DBackpropInput);
   replace(tf.BatchMatMul, fastBatchMatMul);
   replace(tf.MaxPoolGrad, fastMaxPoolGrad);

@@ -141,13 +141,11 @@ export function convertConv(node: OnnxNode, c: Conversion): void {
     );
   }
   const window = readWindow(c, node, [h, w], [kh, kw]);
-  if (
-    (window.strides[0] > 1 || window.strides[1] > 1) &&
-    (window.dilations[0] > 1 || window.dilations[1] > 1)
-  ) {
+  if (window.dilations[0] > 1 || window.dilations[1] > 1) {
+    // Synthesis differentiates the teacher, and tfjs has no gradient for dilated convolutions.
     throw c.unsupported(
       node,
-      'it combines a stride above 1 with a dilation above 1, which TensorFlow.js cannot compute',
+      `it is dilated (dilations [${window.dilations.join(', ')}]), and TensorFlow.js cannot differentiate dilated convolutions, which making images from the teacher needs`,
     );
   }
   const bias = c.optionalConstant(node, 2);

@@ -2,6 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importOnnxTeacher, type ImportedOnnxTeacher } from '../../../../src/engine/models/onnx/import.js';
 import { transpose } from '../../../../src/engine/models/onnx/layout.js';
+import { initBackend } from '../../../../src/engine/backend/select.js';
 import { tf } from '../../../../src/engine/tf.js';
 import { removeTempDirs, tempDir } from '../fixtures.js';
 import { attr, OnnxBuilder } from './builder.js';
@@ -15,8 +16,10 @@ import { guardTensorLeaks } from '../../leak-guard.js';
  * printed so they can be quoted.
  */
 
+// ONNX_TEST_BACKEND=wasm runs these on the wasm backend (the engine's default here), whose
+// gradient kernels differ from cpu's: every converted model's input gradient is taken below.
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await (process.env['ONNX_TEST_BACKEND'] === 'wasm' ? initBackend({ force: 'wasm' }) : tf.setBackend('cpu'));
 });
 
 guardTensorLeaks({ cleanup: removeTempDirs });
@@ -31,7 +34,14 @@ async function importAndCheck(
   const file = await b.write(await tempDir(), output);
   const teacher = await importOnnxTeacher(file, normalisation);
   const layers = teacher.model.layers.map((l) => l.getClassName());
+  // Synthesis differentiates the teacher with respect to its input: every converted layer must have a gradient here.
+  const gradientNorm = tf.tidy(() => {
+    const x = tf.randomUniform([2, ...teacher.info.inputShape], 0, 1, 'float32', 5);
+    const loss = (input: tf.Tensor): tf.Tensor => tf.sum(tf.square(teacher.model.apply(input) as tf.Tensor));
+    return tf.norm(tf.grad(loss)(x)).dataSync()[0] ?? 0;
+  });
   teacher.model.dispose();
+  expect(Number.isFinite(gradientNorm) && gradientNorm > 0).toBe(true);
   const { check } = teacher;
   console.log(
     `${label}: max |engine - ONNX Runtime| = ${check.maxAbsDifference.toExponential(2)} over ${check.images} images (outputs up to ${check.maxAbsOutput.toFixed(3)}, allowed ${check.tolerance.toExponential(1)}); same top class ${check.sameTopClass}/${check.images}`,
