@@ -1,5 +1,5 @@
 import { tfl } from '../../tf.js';
-import type { Conversion, Layout, Value } from './convert.js';
+import type { Conversion, Layout, Value } from './conversion.js';
 import type { OnnxConstant, OnnxNode } from './graph.js';
 import { elementCount } from './graph.js';
 import { transpose } from './layout.js';

@@ -1,4 +1,4 @@
-import type { Conversion, Value } from './convert.js';
+import type { Conversion, Value } from './conversion.js';
 import type { OnnxNode } from './graph.js';
 
 /**

@@ -1,5 +1,5 @@
 import { tfl } from '../../tf.js';
-import type { Conversion, Value } from './convert.js';
+import type { Conversion, Value } from './conversion.js';
 import type { OnnxNode } from './graph.js';
 import { transpose } from './layout.js';
 
