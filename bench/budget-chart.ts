@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { escapeHtml } from '../src/shared/report-format.js';
+import { escapeHtml } from '../src/shared/report/text.js';
 import { writeFileAtomic } from '../src/engine/util/atomic-fs.js';
 
 const { values } = parseArgs({
