@@ -301,6 +301,31 @@ describe('operators the engine cannot convert, named with their node', () => {
     expect(mul.message).toContain('(Mul)');
   });
 
+  it('refuses arithmetic the engine cannot map: a tensor minus a tensor, a constant divided by an image', async () => {
+    const b = new OnnxBuilder({ input: ['N', 3, 8, 8] });
+    const diff = b.node('Sub', ['x', b.node('Relu', ['x'])], {}, { name: 'difference' });
+    const out = b.node('Gemm', [
+      b.node('Flatten', [b.node('GlobalAveragePool', [diff])]),
+      b.random('fc', [3, 3]),
+    ]);
+    const error = await expectRefused(
+      async () => importOnnxTeacher(await b.write(await tempDir(), out)),
+      'ONNX_OPERATOR_UNSUPPORTED',
+    );
+    expect(error.message).toMatch(/"difference" \(Sub\)/);
+    const c = new OnnxBuilder({ input: ['N', 3, 8, 8] });
+    const inverse = c.node('Div', [c.floats('one', [], [1]), 'x'], {}, { name: 'inverse' });
+    const out2 = c.node('Gemm', [
+      c.node('Flatten', [c.node('GlobalAveragePool', [inverse])]),
+      c.random('fc', [3, 3]),
+    ]);
+    const inv = await expectRefused(
+      async () => importOnnxTeacher(await c.write(await tempDir(), out2)),
+      'ONNX_OPERATOR_UNSUPPORTED',
+    );
+    expect(inv.message).toMatch(/"inverse" \(Div\).*only dividing an image by a constant/);
+  });
+
   it('refuses an Add of a constant that is not a bias', async () => {
     const { b, output } = classifier();
     const shifted = b.node('Add', [b.node('Relu', [output]), b.random('shift', [3])], {}, { name: 'shift' });

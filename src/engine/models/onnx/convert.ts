@@ -122,14 +122,26 @@ function neededNodes(graph: OnnxGraph, output: string): OnnxNode[] {
 const IMAGE_FIX =
   'Export the model for one image input of shape (batch, channels, height, width) with a fixed size, e.g. torch.onnx.export(model, torch.zeros(1, 3, 32, 32), "model.onnx")';
 
-/** True when every node reading `input` is a Transpose from NHWC to NCHW (a Keras model converted by tf2onnx). */
-function readAsNhwc(graph: OnnxGraph, input: string): boolean {
-  const readers = graph.nodes.filter((node) => node.inputs.includes(input));
+/** Element-wise arithmetic a model may apply to its input before the Transpose (Keras's Rescaling). */
+const ELEMENTWISE = new Set(['Mul', 'Add', 'Sub', 'Div']);
+
+/**
+ * True when every path from `tensor` reaches a Transpose from NHWC to NCHW,
+ * possibly through arithmetic with constants first: a Keras model converted
+ * by tf2onnx, which takes NHWC images.
+ */
+function readAsNhwc(graph: OnnxGraph, tensor: string, depth = 0): boolean {
+  const readers = graph.nodes.filter((node) => node.inputs.includes(tensor));
   return (
     readers.length > 0 &&
+    depth < 8 &&
     readers.every((node) => {
       const perm = node.attributes.get('perm');
-      return node.opType === 'Transpose' && perm?.kind === 'ints' && perm.value.join() === '0,3,1,2';
+      if (node.opType === 'Transpose') return perm?.kind === 'ints' && perm.value.join() === '0,3,1,2';
+      const withConstant = node.inputs.some((name) => graph.constants.has(name));
+      return (
+        ELEMENTWISE.has(node.opType) && withConstant && readAsNhwc(graph, node.outputs[0] ?? '', depth + 1)
+      );
     })
   );
 }

@@ -263,18 +263,23 @@ export function exportLayer(
       return { name: writer.node('Pad', layer.name, [x.name, pads]), layout: 'nchw' };
     }
     case 'Add':
+    case 'Multiply':
     case 'Concatenate': {
       if (inputs.some((i) => i.layout !== x.layout))
         throw unsupported(layer, 'its inputs have different layouts');
-      if (className === 'Add')
+      if (className !== 'Concatenate') {
+        // ONNX Add and Mul broadcast as tfjs does between same-layout tensors ([N, C, 1, 1] over [N, C, H, W]).
+        const op = className === 'Add' ? 'Add' : 'Mul';
+        if (inputs.length !== 2) throw unsupported(layer, 'only two inputs are supported');
         return {
           name: writer.node(
-            'Add',
+            op,
             layer.name,
             inputs.map((i) => i.name),
           ),
           layout: x.layout,
         };
+      }
       const axis = Number(config['axis'] ?? -1);
       if (axis !== -1 && axis !== xs.shape.length - 1)
         throw unsupported(layer, `it joins along axis ${axis}, not the channels`);

@@ -3,6 +3,7 @@ import type { Conversion, Layout, Value } from './conversion.js';
 import type { OnnxConstant, OnnxNode } from './graph.js';
 import { elementCount } from './graph.js';
 import { transpose } from './layout.js';
+import { affine, div, imageAndConstant, mul, sub } from './elementwise.js';
 import { castOp, concatShapes, gatherOp, reshapeTarget, shapeOp, unsqueezeOp } from './shapes.js';
 import { convertAveragePool, convertConv, convertMaxPool, convertPad } from './spatial.js';
 
@@ -177,9 +178,16 @@ const add: OperatorConverter = (node, c) => {
     const channels = bias?.values.length ?? 0;
     const values = bias ? channelVector(constant, channels, x.layout) : undefined;
     if (!bias || !values || c.readers.get(inputName) !== 1) {
+      // Not a bias: on an image, a per-channel offset (normalisation inside the model).
+      const operands =
+        x.layout === 'image' || x.layout === 'channels-last' ? imageAndConstant(node, c) : undefined;
+      if (operands) {
+        affine(node, c, x, new Float32Array(operands.constant.length).fill(1), operands.constant);
+        return;
+      }
       throw c.unsupported(
         node,
-        'adding a constant is only supported as the bias of the Conv, Gemm or MatMul right before it (one value per channel)',
+        'adding a constant is only supported as the bias of the Conv, Gemm or MatMul right before it, or per channel on an image',
       );
     }
     for (let i = 0; i < channels; i++) bias.values[i] = (bias.values[i] ?? 0) + (values[i] ?? 0);
@@ -383,4 +391,7 @@ export const OPERATORS: Readonly<Record<string, OperatorConverter>> = {
   Gather: gatherOp,
   Unsqueeze: unsqueezeOp,
   Cast: castOp,
+  Mul: mul,
+  Sub: sub,
+  Div: div,
 };

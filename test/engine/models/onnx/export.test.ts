@@ -142,6 +142,36 @@ describe('round trip', () => {
   });
 });
 
+describe('round trip of arithmetic layers', () => {
+  it('per-channel normalisation (a 1x1 depthwise affine) and squeeze-and-excitation (Multiply) export again', async () => {
+    const b = new OnnxBuilder({ input: ['N', 3, 8, 8], seed: 12 });
+    const normalised = b.node('Div', [
+      b.node('Sub', ['x', b.floats('mean', [1, 3, 1, 1], [0.5, 0.4, 0.3])]),
+      b.floats('std', [1, 3, 1, 1], [0.2, 0.25, 0.3]),
+    ]);
+    const y = b.node('Relu', [
+      b.node('Conv', [normalised, b.random('w', [4, 3, 3, 3])], { kernel_shape: attr.ints([3, 3]) }),
+    ]);
+    const gate = b.node('Sigmoid', [
+      b.node('Conv', [b.node('GlobalAveragePool', [y]), b.random('se', [4, 4, 1, 1])], {
+        kernel_shape: attr.ints([1, 1]),
+      }),
+    ]);
+    const flat = b.node('Flatten', [b.node('Mul', [y, gate])]);
+    const logits = b.node('Gemm', [flat, b.random('fc', [144, 3])]);
+    const teacher = await importOnnxTeacher(await b.write(await tempDir(), logits));
+    try {
+      const result = await writeOnnxFile(teacher.model, path.join(await tempDir(), 'se.onnx'), {
+        preprocessing: teacher.preprocessing,
+      });
+      report('normalisation + SE, exported again', result.check);
+      expect(result.check.sameTopClass).toBe(result.check.images);
+    } finally {
+      teacher.model.dispose();
+    }
+  });
+});
+
 describe('labelled test images', () => {
   it('measures accuracy in both runtimes and checks every image', async () => {
     const model = buildPreset('lenet5-half', { numClasses: 10, seed: 2 });

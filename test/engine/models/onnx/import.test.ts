@@ -239,4 +239,56 @@ describe('importOnnxTeacher: operators, checked against ONNX Runtime', () => {
     const teacher = await importAndCheck(b, logits, 'x.view(x.size(0), -1)');
     expect(teacher.layers).toContain('Permute'); // a 6x6 map: flattened in ONNX's (C, H, W) order
   });
+
+  it('normalisation inside the model (Sub, Div), squeeze-and-excitation and Swish (Mul), an Add that is no bias', async () => {
+    const b = new OnnxBuilder({ input: ['N', 3, 8, 8], seed: 10 });
+    const normalised = b.node('Div', [
+      b.node('Sub', ['x', b.floats('mean', [1, 3, 1, 1], [0.485, 0.456, 0.406])]),
+      b.floats('std', [1, 3, 1, 1], [0.229, 0.224, 0.225]),
+    ]);
+    const y = b.node('Relu', [
+      b.node('Conv', [normalised, b.random('w', [4, 3, 3, 3]), b.random('cb', [4])], {
+        kernel_shape: attr.ints([3, 3]),
+        pads: attr.ints([1, 1, 1, 1]),
+      }),
+    ]);
+    const squeezed = b.node('GlobalAveragePool', [y]);
+    const excite = b.node('Sigmoid', [
+      b.node(
+        'Conv',
+        [
+          b.node('Relu', [
+            b.node('Conv', [squeezed, b.random('se1', [2, 4, 1, 1])], { kernel_shape: attr.ints([1, 1]) }),
+          ]),
+          b.random('se2', [4, 2, 1, 1]),
+        ],
+        {
+          kernel_shape: attr.ints([1, 1]),
+        },
+      ),
+    ]);
+    const scaled = b.node('Mul', [y, excite]);
+    const swish = b.node('Mul', [scaled, b.node('Sigmoid', [scaled])]);
+    const shifted = b.node('Add', [b.floats('shift', [4, 1, 1], [0.1, -0.2, 0.3, 0.05]), swish]);
+    const flat = b.node('Flatten', [b.node('GlobalAveragePool', [shifted])]);
+    const logits = b.node('Gemm', [flat, b.random('fc', [4, 5], 2)]);
+    const teacher = await importAndCheck(b, logits, 'normalisation, SE, Swish');
+    expect(teacher.layers).toEqual(expect.arrayContaining(['Multiply', 'DepthwiseConv2D']));
+  });
+
+  it('a Keras model with Rescaling(1/255) as tf2onnx writes it: Mul on the NHWC input before the Transpose', async () => {
+    const b = new OnnxBuilder({ input: ['unk__1', 16, 16, 3], seed: 11 });
+    const scaled = b.node('Mul', ['x', b.floats('scale', [], [1 / 255])]);
+    const nchw = b.node('Transpose', [scaled], { perm: attr.ints([0, 3, 1, 2]) });
+    const conv = b.node('Relu', [
+      b.node('Conv', [nchw, b.random('k', [4, 3, 3, 3]), b.random('kb', [4])], {
+        kernel_shape: attr.ints([3, 3]),
+      }),
+    ]);
+    const flat = b.node('Flatten', [b.node('GlobalAveragePool', [conv])]);
+    const logits = b.node('Add', [b.node('MatMul', [flat, b.random('w', [4, 3], 2)]), b.random('bias', [3])]);
+    // Raw pixels 0..255, as the Keras model expects them: std 1/255.
+    const teacher = await importAndCheck(b, logits, 'keras rescaling (NHWC)', { std: [1 / 255] });
+    expect(teacher.info.inputShape).toEqual([16, 16, 3]);
+  });
 });
