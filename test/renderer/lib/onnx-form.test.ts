@@ -10,6 +10,14 @@ describe('onnxTeacherChoice', () => {
     });
   });
 
+  it('feeds raw pixels 0..255 to models that rescale them inside', () => {
+    expect(onnxTeacherChoice('/m/keras.onnx', 'raw', '', '')).toEqual({
+      kind: 'onnx',
+      path: '/m/keras.onnx',
+      std: [1 / 255],
+    });
+  });
+
   it('fills in the ImageNet statistics', () => {
     const choice = onnxTeacherChoice('/m/resnet.onnx', 'imagenet', '', '');
     expect(choice).toEqual({

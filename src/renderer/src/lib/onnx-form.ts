@@ -7,10 +7,14 @@ import type { TeacherChoice } from '../../../shared/project.js';
  */
 
 /** How the model expects its pixels, as the dialog offers it. */
-export type PixelScaling = 'unit' | 'imagenet' | 'custom';
+export type PixelScaling = 'unit' | 'raw' | 'imagenet' | 'custom';
 
 export const PIXEL_SCALINGS: readonly { value: PixelScaling; label: string }[] = [
   { value: 'unit', label: 'Scaled to 0..1, nothing else (most models; the default)' },
+  {
+    value: 'raw',
+    label: 'Raw pixel values 0..255 (Keras models that rescale inside, with a Rescaling layer)',
+  },
   {
     value: 'imagenet',
     label: 'Normalised with the ImageNet mean and standard deviation (torchvision and most colour models)',
@@ -35,6 +39,8 @@ export function onnxTeacherChoice(
   stdText: string,
 ): TeacherChoice {
   const file = path.trim();
+  // Pixels reach the model as (p / 255 - mean) / std: std 1/255 gives p itself.
+  if (scaling === 'raw') return { kind: 'onnx', path: file, std: [1 / 255] };
   if (scaling === 'imagenet')
     return { kind: 'onnx', path: file, mean: [...IMAGENET.mean], std: [...IMAGENET.std] };
   if (scaling === 'custom') {
