@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 import { expect, test } from '@playwright/test';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { attr, OnnxBuilder } from '../engine/models/onnx/builder.js';
@@ -10,7 +10,8 @@ import { serveApp, type ServedApp } from './serve.js';
  * A user imports a teacher from an .onnx file in browser mode: the path typed
  * in (no native dialogs here), the pixel question answered in plain words,
  * the teacher checked and summarised; then an operator the app cannot convert,
- * refused naming its node. Screenshots go to test-results/e2e/.
+ * refused naming its node; then a tiny distillation from it and the student
+ * exported for other apps. Screenshots go to test-results/e2e/.
  */
 
 const SHOTS = 'test-results/e2e';
@@ -58,6 +59,7 @@ test('a user imports a model file (.onnx) as the teacher', async ({ page }) => {
   await page.getByTestId('use-teacher').click();
   await expect(page.getByRole('alert')).toContainText('node "/head/erf" (Erf)');
   await page.screenshot({ path: path.join(SHOTS, 'onnx-01-refused.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Dismiss this message' }).click();
 
   await page.getByTestId('teacher-onnx').fill(good);
   await expect(page.getByTestId('onnx-scaling-unit')).toBeChecked();
@@ -70,4 +72,25 @@ test('a user imports a model file (.onnx) as the teacher', async ({ page }) => {
   await expect(page.getByTestId('teacher-summary')).toContainText('checked against ONNX Runtime');
   await expect(page.getByTestId('teacher-summary')).toContainText('32x32x1 images');
   await page.screenshot({ path: path.join(SHOTS, 'onnx-03-imported.png'), fullPage: true });
+
+  // A tiny distillation from it (no test set: the teacher takes 32x32 images), then the student
+  // exported for other apps, checked in ONNX Runtime.
+  await page.getByTestId('student-lenet5-half').check();
+  await page.getByTestId('pipeline-two-stage').check();
+  await page.getByTestId('samples').fill('40');
+  await page.getByTestId('epochs').fill('1');
+  await page.getByTestId('setting-iterations').fill('3');
+  await page.getByTestId('save-and-continue').click();
+  await page.getByTestId('start-run').click();
+  await expect(page.getByTestId('run-status').first()).toHaveText('Finished', { timeout: 300_000 });
+  await page.getByTestId('open-report').click();
+  await page.getByTestId('export-onnx').click();
+  const line = page.getByTestId('export-result').first();
+  await expect(line).toContainText('Student for other apps (.onnx) saved to', { timeout: 120_000 });
+  const file = (await line.locator('code').textContent())!.trim();
+  expect(file.endsWith('.onnx') && existsSync(file)).toBe(true);
+  await expect(page.getByTestId('export-note')).toContainText(
+    /the same predicted class as the app for 16 of 16/,
+  );
+  await page.screenshot({ path: path.join(SHOTS, 'onnx-04-exported.png'), fullPage: true });
 });
