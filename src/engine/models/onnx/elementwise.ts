@@ -3,7 +3,9 @@ import type { Conversion, Value } from './conversion.js';
 import type { OnnxConstant, OnnxNode } from './graph.js';
 
 /**
- * Arithmetic with constants on images: the normalisation some models do
+ * Arithmetic on images, and the mean that stands for a global pooling.
+ *
+ * Arithmetic with constants: the normalisation some models do
  * inside themselves ((x - mean) / std, or a Keras Rescaling(1/255) that
  * tf2onnx writes as a Mul), as one per-channel scale and offset. That is a
  * 1x1 depthwise convolution with a bias, so the converted model keeps to
@@ -118,4 +120,42 @@ export const div = (node: OnnxNode, c: Conversion): void => {
     operands.constant.map((k) => 1 / k),
     new Float32Array(operands.constant.length),
   );
+};
+
+/**
+ * ReduceMean over height and width: a global average pooling, as newer
+ * PyTorch exporters and tf2onnx write it (axes [2, 3] on NCHW, [1, 2] on
+ * NHWC; an attribute, or from opset 18 an input).
+ */
+export const reduceMean = (node: OnnxNode, c: Conversion): void => {
+  const x = c.value(node, 0);
+  const fromInput = node.inputs[1] ? c.constant(node, 1).values : undefined;
+  const listed = fromInput ? Array.from(fromInput) : c.ints(node, 'axes');
+  const axes = (listed ?? [])
+    .map((a) => (a < 0 ? a + 4 : a))
+    .sort()
+    .join();
+  const keep = c.int(node, 'keepdims', 1) === 1;
+  const spatial = x.layout === 'image' ? '2,3' : x.layout === 'channels-last' ? '1,2' : undefined;
+  if (!spatial || axes !== spatial) {
+    throw c.unsupported(
+      node,
+      'only a mean over the height and width of an image (global average pooling) is supported',
+    );
+  }
+  const pooled = c.apply(node, tfl.layers.globalAveragePooling2d({ name: c.layerName(node) }), x.tensor);
+  if (!keep) {
+    c.define(node, { tensor: pooled, layout: 'features', nonNegative: x.nonNegative });
+  } else if (x.layout === 'image') {
+    c.define(node, { tensor: pooled, layout: 'pooled', nonNegative: x.nonNegative });
+  } else {
+    // NHWC [N, 1, 1, C] is exactly the tfjs tensor [N, 1, 1, C].
+    const channels = pooled.shape[1] ?? 0;
+    const layer = tfl.layers.reshape({ name: c.layerName(node, '_keepdims'), targetShape: [1, 1, channels] });
+    c.define(node, {
+      tensor: c.apply(node, layer, pooled),
+      layout: 'channels-last',
+      nonNegative: x.nonNegative,
+    });
+  }
 };

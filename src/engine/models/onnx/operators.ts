@@ -3,7 +3,7 @@ import type { Conversion, Layout, Value } from './conversion.js';
 import type { OnnxConstant, OnnxNode } from './graph.js';
 import { elementCount } from './graph.js';
 import { transpose } from './layout.js';
-import { affine, div, imageAndConstant, mul, sub } from './elementwise.js';
+import { affine, div, imageAndConstant, mul, reduceMean, sub } from './elementwise.js';
 import { castOp, concatShapes, gatherOp, reshapeTarget, shapeOp, unsqueezeOp } from './shapes.js';
 import { convertAveragePool, convertConv, convertMaxPool, convertPad } from './spatial.js';
 
@@ -394,4 +394,5 @@ export const OPERATORS: Readonly<Record<string, OperatorConverter>> = {
   Mul: mul,
   Sub: sub,
   Div: div,
+  ReduceMean: reduceMean,
 };

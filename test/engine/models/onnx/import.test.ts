@@ -291,4 +291,36 @@ describe('importOnnxTeacher: operators, checked against ONNX Runtime', () => {
     const teacher = await importAndCheck(b, logits, 'keras rescaling (NHWC)', { std: [1 / 255] });
     expect(teacher.info.inputShape).toEqual([16, 16, 3]);
   });
+
+  it('ReduceMean as global average pooling: over (H, W) of NCHW with opset 18 axes input, and over NHWC as tf2onnx writes it', async () => {
+    const b = new OnnxBuilder({ input: ['N', 3, 8, 8], seed: 13, opset: 18 });
+    const conv = b.node('Relu', [
+      b.node('Conv', ['x', b.random('w', [4, 3, 3, 3]), b.random('cb', [4])], {
+        kernel_shape: attr.ints([3, 3]),
+      }),
+    ]);
+    const mean = b.node('ReduceMean', [conv, b.int64s('axes', [-1, -2])], { keepdims: attr.int(0) });
+    const teacher = await importAndCheck(
+      b,
+      b.node('Gemm', [mean, b.random('fc', [4, 3], 2)]),
+      'ReduceMean (NCHW)',
+    );
+    expect(teacher.layers).toContain('GlobalAveragePooling2D');
+
+    const k = new OnnxBuilder({ input: ['unk', 8, 8, 3], seed: 14 });
+    const nchw = k.node('Transpose', ['x'], { perm: attr.ints([0, 3, 1, 2]) });
+    const relu = k.node('Relu', [
+      k.node('Conv', [nchw, k.random('w', [4, 3, 3, 3]), k.random('cb', [4])], {
+        kernel_shape: attr.ints([3, 3]),
+      }),
+    ]);
+    const nhwc = k.node('Transpose', [relu], { perm: attr.ints([0, 2, 3, 1]) });
+    const pooled = k.node('ReduceMean', [nhwc], { axes: attr.ints([1, 2]), keepdims: attr.int(1) });
+    const flat = k.node('Reshape', [pooled, k.int64s('shape', [-1, 4])]);
+    const logits = k.node('Add', [
+      k.node('MatMul', [flat, k.random('dense', [4, 3], 2)]),
+      k.random('bias', [3]),
+    ]);
+    await importAndCheck(k, logits, 'ReduceMean (NHWC, keepdims)');
+  });
 });
