@@ -113,7 +113,7 @@ export class Conversion {
     return constant.values;
   }
 
-  /** An attribute of `node` as a number, or `fallback` when absent. */
+  /** A numeric attribute of `node` (ONNX INT or FLOAT), or `fallback` when absent. */
   int(node: OnnxNode, name: string, fallback: number): number {
     const attribute = node.attributes.get(name);
     if (!attribute) return fallback;
@@ -122,10 +122,12 @@ export class Conversion {
     return attribute.value;
   }
 
+  /** The same as `int`, named for attributes ONNX declares as floats (alpha, epsilon). */
   float(node: OnnxNode, name: string, fallback: number): number {
     return this.int(node, name, fallback);
   }
 
+  /** An attribute of `node` that is a list of integers, or undefined when absent. */
   ints(node: OnnxNode, name: string): number[] | undefined {
     const attribute = node.attributes.get(name);
     if (!attribute) return undefined;
@@ -134,6 +136,7 @@ export class Conversion {
     return attribute.value;
   }
 
+  /** A string attribute of `node`, or `fallback` when absent. */
   string(node: OnnxNode, name: string, fallback: string): string {
     const attribute = node.attributes.get(name);
     if (!attribute) return fallback;
