@@ -137,6 +137,7 @@ export const distillCommand: Command = {
     if (onnxTeacher) {
       const saved = await saveOnnxTeacher(parsed.teacher, path.join(parsed.runDir, 'teacher'), normalisation);
       log(`teacher: ${describeOnnxImport(saved.teacher)}; saved as ${saved.folder}`);
+      for (const warning of saved.teacher.info.warnings) log(`warning: ${warning}`);
       spec = { ...parsed, teacher: saved.folder };
     }
     const display = new StageDisplay(context);

@@ -88,6 +88,7 @@ export const inspectCommand: Command = {
         ...(loaded.onnx
           ? [
               `ONNX: opset ${loaded.onnx.opset}, made by ${loaded.onnx.producer}; converted and checked against ONNX Runtime ${loaded.onnx.check.runtimeVersion} on ${loaded.onnx.check.images} random images: max difference ${loaded.onnx.check.maxAbsDifference.toExponential(2)} (allowed ${loaded.onnx.check.tolerance.toExponential(1)})`,
+              ...loaded.onnx.warnings.map((w) => `warning: ${w}`),
             ]
           : []),
         ...(card

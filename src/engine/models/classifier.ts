@@ -17,7 +17,14 @@ export interface LoadedClassifier extends Classifier {
   /** True when the file's last layer was a softmax that the engine removed. */
   outputWasSoftmax: boolean;
   /** For an .onnx file: its opset, producer and how the conversion compared with ONNX Runtime. */
-  onnx?: { opset: number; producer: string; check: OnnxRuntimeCheck; preprocessingRecorded: boolean };
+  onnx?: {
+    opset: number;
+    producer: string;
+    check: OnnxRuntimeCheck;
+    preprocessingRecorded: boolean;
+    /** Things the user should know (e.g. the model expects raw 0..255 pixels). */
+    warnings: string[];
+  };
 }
 
 export type { NormalisationOverride } from './normalisation.js';
@@ -49,6 +56,7 @@ export async function loadClassifier(
         producer: teacher.producer,
         check: teacher.check,
         preprocessingRecorded: teacher.preprocessingRecorded,
+        warnings: teacher.info.warnings,
       },
     };
   }

@@ -53,7 +53,11 @@ export async function importProjectTeacher(
       });
       const { check } = saved.teacher;
       const label = `ONNX model from ${source}, checked against ONNX Runtime (largest difference ${check.maxAbsDifference.toExponential(1)} on ${check.images} random images)`;
-      return { ref: teacherDir, summary: await summarizeTeacher(teacherDir, label) };
+      const summary = await summarizeTeacher(teacherDir, label);
+      return {
+        ref: teacherDir,
+        summary: { ...summary, warnings: [...saved.teacher.info.warnings, ...summary.warnings] },
+      };
     }
     case 'preset': {
       await importPresetWeights(

@@ -8,6 +8,7 @@ import { applyNormalisation, type NormalisationOverride } from '../normalisation
 import { asLogitsClassifier, type TeacherInfo } from '../teacher.js';
 import { convertOnnx } from './convert.js';
 import { readOnnxFile } from './file.js';
+import type { OnnxGraph } from './graph.js';
 import {
   compareWithOnnxRuntime,
   ONNX_TOLERANCE,
@@ -93,9 +94,14 @@ export async function importOnnxTeacher(
       shape,
       preprocessing,
     );
+    const rawPixels = expectsRawPixels(graph, converted.inputName, preprocessing);
     return {
       model,
-      info: { ...info, outputWasSoftmax: converted.outputWasSoftmax || info.outputWasSoftmax },
+      info: {
+        ...info,
+        outputWasSoftmax: converted.outputWasSoftmax || info.outputWasSoftmax,
+        warnings: [...info.warnings, ...(rawPixels ? [rawPixels] : [])],
+      },
       preprocessing,
       preprocessingRecorded: recorded !== undefined,
       fingerprint: await modelFingerprint(model, model.toJSON(null, false) as object),
@@ -109,6 +115,39 @@ export async function importOnnxTeacher(
     model.dispose();
     throw error;
   }
+}
+
+/**
+ * A warning when the graph itself divides its input by 255 (Keras's
+ * Rescaling(1/255), as tf2onnx writes it) but the pixels it will be given
+ * are not raw 0..255 values: its predictions would then be wrong while the
+ * ONNX Runtime check, fed the same inputs, still passes.
+ */
+function expectsRawPixels(graph: OnnxGraph, input: string, preprocessing: Preprocessing): string | undefined {
+  let tensor = input;
+  for (let step = 0; step < 4; step++) {
+    const readers = graph.nodes.filter((node) => node.inputs.includes(tensor));
+    const [node] = readers;
+    if (readers.length !== 1 || !node) return undefined;
+    if (node.opType === 'Transpose') {
+      tensor = node.outputs[0] ?? '';
+      continue;
+    }
+    const other = node.inputs.find((name) => name !== tensor) ?? '';
+    const value = graph.constants.get(other)?.values;
+    const k = value && value.length === 1 ? (value[0] ?? 0) : undefined;
+    const divides255 =
+      k !== undefined &&
+      ((node.opType === 'Mul' && Math.abs(k * 255 - 1) < 1e-4) ||
+        (node.opType === 'Div' && Math.abs(k - 255) < 1e-2));
+    const raw =
+      preprocessing.std.every((s) => Math.abs(s * 255 - 1) < 1e-3) &&
+      preprocessing.mean.every((m) => m === 0);
+    return divides255 && !raw
+      ? `The model divides its input by 255 itself (node "${node.name}"), so it expects raw pixel values 0..255, but it would be given pixels scaled to 0..1: import it with --std 0.0039215686 (in the app: "Raw pixel values 0..255")`
+      : undefined;
+  }
+  return undefined;
 }
 
 /**

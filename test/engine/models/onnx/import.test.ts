@@ -290,6 +290,13 @@ describe('importOnnxTeacher: operators, checked against ONNX Runtime', () => {
     // Raw pixels 0..255, as the Keras model expects them: std 1/255.
     const teacher = await importAndCheck(b, logits, 'keras rescaling (NHWC)', { std: [1 / 255] });
     expect(teacher.info.inputShape).toEqual([16, 16, 3]);
+    expect(teacher.info.warnings).toEqual([]);
+    // Given pixels in 0..1 instead, it would see them divided by 255 again: the import says so.
+    const unscaled = await importOnnxTeacher(await b.write(await tempDir(), logits));
+    unscaled.model.dispose();
+    expect(unscaled.info.warnings).toEqual([
+      expect.stringMatching(/divides its input by 255 itself .*--std 0\.0039215686/),
+    ]);
   });
 
   it('ReduceMean as global average pooling: over (H, W) of NCHW with opset 18 axes input, and over NHWC as tf2onnx writes it', async () => {
