@@ -21,6 +21,8 @@ export const TaskSchema = z.discriminatedUnion('type', [
     modelDir: z.string().min(1),
     target: z.string().min(1),
     testData: z.string().min(1).nullable(),
+    /** The run the model is the student of: the export is recorded in its report. */
+    runDir: z.string().min(1).optional(),
   }),
 ]);
 export type Task = z.infer<typeof TaskSchema>;

@@ -13,8 +13,9 @@ import { WorkerPool } from '../engine/job/worker-pool.js';
 import { buildCatalog } from '../engine/catalog.js';
 import { resolveDataset } from '../engine/data/datasets.js';
 import { loadClassifier } from '../engine/models/classifier.js';
-import { describeOnnxExport, writeOnnxFile } from '../engine/models/onnx/export-file.js';
+import { describeOnnxExport, exportRecord, writeOnnxFile } from '../engine/models/onnx/export-file.js';
 import { importProjectTeacher } from '../engine/models/project-teacher.js';
+import { recordExport } from '../engine/report/exports.js';
 import { writeReport } from '../engine/report/write-report.js';
 import { parentChannel } from './parent-channel.js';
 
@@ -89,6 +90,7 @@ async function run(task: Task): Promise<{ backend: string; backendNote: string }
             fingerprint: model.fingerprint,
           },
         });
+        if (task.runDir) await recordExport(task.runDir, exportRecord(report));
         reply({ type: 'onnx-exported', path: report.file, note: describeOnnxExport(report) });
       } finally {
         model.model.dispose();

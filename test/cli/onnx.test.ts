@@ -204,6 +204,8 @@ describe('command line with ONNX models', () => {
     expect(exported.stderr).toBe('');
     expect(exported.code).toBe(0);
     expect(exported.stdout).toContain('mean 0.25 std 0.5');
+    expect(exported.stdout).toContain("recorded in the run's report");
+    expect(readFileSync(path.join(runDir, 'report.html'), 'utf8')).toContain('student.onnx');
     // The exported student reads back with the normalisation its card recorded.
     const inspected = await runCli('inspect', student, '--backend', 'cpu');
     expect(inspected.code, inspected.stderr).toBe(0);

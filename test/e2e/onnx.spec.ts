@@ -92,5 +92,8 @@ test('a user imports a model file (.onnx) as the teacher', async ({ page }) => {
   await expect(page.getByTestId('export-note')).toContainText(
     /the same predicted class as the app for 16 of 16/,
   );
+  // The report now says where the student went.
+  const reportExports = page.frameLocator('[data-testid="report-frame"]').locator('#exports');
+  await expect(reportExports).toContainText(path.basename(file));
   await page.screenshot({ path: path.join(SHOTS, 'onnx-04-exported.png'), fullPage: true });
 });

@@ -105,6 +105,10 @@ describe('ONNX in the app', () => {
     expect(sameClass).toBe(2000);
     const { graph } = await readOnnxFile(exported.path!);
     expect(graph.metadata.get('distillStudio')).toContain('"format":"distill-studio/model"');
+    // The run's report now says where the student went and how it compared.
+    const report = await call(made.services, 'runs.report', { projectId: project.id, runId: started.id });
+    expect(report.html).toContain('Exported for other apps');
+    expect(report.html).toContain(exported.path!);
     const again = await call(made.services, 'export.onnx', { projectId: project.id, runId: started.id });
     expect(again.path).not.toBe(exported.path); // never over an earlier export
     const named = await refused(made.services, 'export.onnx', {

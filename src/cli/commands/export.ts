@@ -3,7 +3,8 @@ import { resolveDataset } from '../../engine/data/datasets.js';
 import { UserError } from '../../engine/errors.js';
 import { loadClassifier } from '../../engine/models/classifier.js';
 import { EXPORT_INPUT, EXPORT_OUTPUT } from '../../engine/models/onnx/export.js';
-import { writeOnnxFile } from '../../engine/models/onnx/export-file.js';
+import { exportRecord, runFolderOf, writeOnnxFile } from '../../engine/models/onnx/export-file.js';
+import { recordExport } from '../../engine/report/exports.js';
 import { ONNX_TOLERANCE } from '../../engine/models/onnx/runtime.js';
 import { onePositional, requiredOption, stringOption } from '../args.js';
 import type { Command } from '../command.js';
@@ -73,6 +74,8 @@ export const exportCommand: Command = {
           fingerprint: model.fingerprint,
         },
       });
+      const run = runFolderOf(model.folder);
+      const recorded = run ? await recordExport(run, exportRecord(result)) : false;
       const { check } = result;
       const pct = (n: number): string => `${((n / check.images) * 100).toFixed(2)}%`;
       const pre = model.preprocessing;
@@ -88,6 +91,7 @@ export const exportCommand: Command = {
         ...(check.correct
           ? [`accuracy: engine ${pct(check.correct.engine)}, ONNX Runtime ${pct(check.correct.onnxRuntime)}`]
           : []),
+        ...(recorded && run ? [`recorded in the run's report: ${run}/report.html`] : []),
         `backend: ${info.name}`,
       ];
       return { json: { ...result, model: model.folder, backend: info.name }, text: text.join('\n') };

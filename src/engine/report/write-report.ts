@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { JobResult } from '../../shared/job.js';
 import { renderReportHtml, type ReportAssets } from '../../shared/report/html.js';
+import { readExports } from './exports.js';
 import { writeFileAtomic } from '../util/atomic-fs.js';
 
 /** Name of the report in a run folder. */
@@ -42,7 +43,11 @@ async function readGrid(runDir: string, grid: string): Promise<string | undefine
  */
 export async function writeReport(runDir: string, result: JobResult): Promise<string> {
   const gridPngBase64 = await readGrid(runDir, result.transferSet.grid);
-  const assets: ReportAssets = gridPngBase64 === undefined ? {} : { gridPngBase64 };
+  const exports = await readExports(runDir);
+  const assets: ReportAssets = {
+    ...(gridPngBase64 === undefined ? {} : { gridPngBase64 }),
+    ...(exports.length > 0 ? { exports } : {}),
+  };
   const target = path.join(runDir, REPORT_FILE);
   await writeFileAtomic(target, renderReportHtml(result, assets));
   return target;

@@ -349,6 +349,7 @@ export class Services {
           modelDir: path.join(run.spec.runDir, 'student'),
           target: file.path,
           testData: run.spec.testData ?? null,
+          runDir: run.spec.runDir,
         },
         'onnx-exported',
       );

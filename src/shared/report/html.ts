@@ -10,6 +10,7 @@ import {
 } from '../format.js';
 import { escapeHtml } from './text.js';
 import { roundsSection } from './rounds.js';
+import { exportsSection, type ExportRecord } from './exports.js';
 import { curvesSection, perClassSection, transferSetSection } from './sections.js';
 import { settingsSection } from './settings.js';
 import { REPORT_CSS } from './style.js';
@@ -26,6 +27,8 @@ export const REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-
 export interface ReportAssets {
   /** The transfer set's sample grid (`result.transferSet.grid`) as base64 PNG bytes. */
   gridPngBase64?: string;
+  /** Files the student was exported to for other apps (the run folder's exports.json). */
+  exports?: readonly ExportRecord[];
 }
 
 /**
@@ -57,6 +60,7 @@ export function renderReportHtml(result: JobResult, assets: ReportAssets): strin
     result.rounds ? roundsSection(result) : curvesSection(result),
     transferSetSection(result, assets.gridPngBase64),
     settingsSection(result),
+    exportsSection(assets.exports ?? []),
     '</main></body></html>',
     '',
   ].join('\n');

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { ExportRecord } from '../../../shared/report/exports.js';
 import type { LabeledImages, Preprocessing } from '../../data/types.js';
 import { checkCompatible, toInputTensor } from '../../data/preprocess.js';
 import { UserError } from '../../errors.js';
@@ -128,4 +130,39 @@ export function describeOnnxExport(report: OnnxExportReport): string {
     ? `; accuracy ${((check.correct.onnxRuntime / check.images) * 100).toFixed(2)}% in ONNX Runtime, ${((check.correct.engine / check.images) * 100).toFixed(2)}% in the app`
     : '';
   return `ONNX (opset ${report.opset}) checked in ONNX Runtime ${check.runtimeVersion} on ${check.images} ${on}: the same predicted class as the app for ${check.sameTopClass} of ${check.images} (${share}%), largest output difference ${check.maxAbsDifference.toExponential(1)}${accuracy}`;
+}
+
+/** The report's record of an export (see src/shared/report/exports.ts). */
+export function exportRecord(report: OnnxExportReport): ExportRecord {
+  const { check } = report;
+  return {
+    file: report.file,
+    format: 'onnx',
+    opset: report.opset,
+    at: new Date().toISOString(),
+    checkedOn: report.checkedOn,
+    images: check.images,
+    sameTopClass: check.sameTopClass,
+    maxAbsDifference: check.maxAbsDifference,
+    runtime: `ONNX Runtime ${check.runtimeVersion}`,
+    ...(check.correct
+      ? {
+          accuracy: {
+            app: check.correct.engine / check.images,
+            other: check.correct.onnxRuntime / check.images,
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * The run folder a model folder belongs to, when it is a finished run's
+ * student (<run>/student beside result.json); undefined otherwise.
+ */
+export function runFolderOf(modelFolder: string): string | undefined {
+  const folder = path.resolve(modelFolder);
+  if (path.basename(folder) !== 'student') return undefined;
+  const run = path.dirname(folder);
+  return existsSync(path.join(run, 'result.json')) ? run : undefined;
 }
