@@ -80,6 +80,15 @@ export const SHARED_FIELDS = {
     description:
       'Shift the images by up to this many pixels at random at each step, so features must not depend on exact positions; 0 = off.',
   },
+  pixelStats: {
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 1000,
+    advanced: true,
+    description:
+      "Weight of a prior pulling each batch's pixel mean and spread toward those of the teacher's training data, as its preprocessing records them; only for teachers whose preprocessing normalises with such statistics, 0 = off.",
+  },
   blur: {
     kind: 'number',
     default: 0,

@@ -20,6 +20,12 @@ export interface InputSpace {
    * as the preprocessing always does. Absent: the whole input is free.
    */
   frame?: { top: number; left: number; height: number; width: number };
+  /**
+   * Whether the preprocessing normalises with statistics of the training data (mean and standard
+   * deviation per channel other than 0 and 1), so real images have mean 0 and standard deviation
+   * 1 per channel in these units.
+   */
+  hasDataStats?: boolean;
 }
 
 /**
@@ -44,6 +50,7 @@ export function inputSpace(classifier: { inputShape: ImageShape; preprocessing: 
     inputShape: classifier.inputShape,
     low: mean.map((m, c) => (0 - m) / (std[c] ?? 1)),
     high: mean.map((m, c) => (1 - m) / (std[c] ?? 1)),
+    hasDataStats: mean.some((m) => m !== 0) || std.some((v) => v !== 1),
   };
 }
 

@@ -7,16 +7,32 @@ export interface PriorSettings {
   tv: number;
   l2: number;
   jitter: number;
+  /** Weight of pixelStatsPrior (absent: 0). */
+  pixelStats?: number;
 }
 
 /**
  * Total variation (mean absolute difference of neighbouring pixels) and
  * mean squared value of the images, weighted: natural images are smooth and
  * mostly near the data mean, noise is neither (DeepInversion's priors).
- * Returns undefined when both weights are 0, so the paper's loss is unchanged.
+ * With `space`, adds the recorded-statistics prior (pixelStatsPrior) at weight `pixelStats`.
+ * Returns undefined when every weight is 0, so the paper's loss is unchanged.
  */
-export function imagePrior(x: tf.Tensor4D, settings: PriorSettings): tf.Scalar | undefined {
-  if (settings.tv === 0 && settings.l2 === 0) return undefined;
+export function imagePrior(
+  x: tf.Tensor4D,
+  settings: PriorSettings,
+  space?: InputSpace,
+): tf.Scalar | undefined {
+  const statsWeight = settings.pixelStats ?? 0;
+  const stats = statsWeight > 0 && space ? pixelStatsPrior(x, space) : undefined;
+  const smooth = settings.tv === 0 && settings.l2 === 0 ? undefined : smoothnessPrior(x, settings);
+  if (!stats) return smooth;
+  // Intermediates stay for the gradient; the caller's scope (tidy or the optimizer's) frees them.
+  const weighted = tf.mul(stats, statsWeight) as tf.Scalar;
+  return smooth ? (tf.add(smooth, weighted) as tf.Scalar) : weighted;
+}
+
+function smoothnessPrior(x: tf.Tensor4D, settings: PriorSettings): tf.Scalar {
   return tf.tidy(() => {
     const c = x.shape[3];
     // Neighbour differences as convolutions with [-1, 1] kernels: the same values as
@@ -26,6 +42,32 @@ export function imagePrior(x: tf.Tensor4D, settings: PriorSettings): tf.Scalar |
     const dx = tf.conv2d(x, differenceKernel(c, [1, 2]), 1, 'valid') as tf.Tensor4D;
     const tv = tf.add(tf.mean(tf.abs(dy)), tf.mean(tf.abs(dx)));
     return tf.add(tf.mul(tv, settings.tv), tf.mul(tf.mean(tf.square(x)), settings.l2)) as tf.Scalar;
+  });
+}
+
+/**
+ * The recorded-statistics prior: squared distance of the batch's per-channel pixel mean and
+ * standard deviation (inside the frame, if any) from those of the teacher's training data, which
+ * its preprocessing records (0 and 1 in normalised units), averaged over channels. The input-level
+ * analogue of DeepInversion's BatchNorm prior, for teachers without BatchNorm layers. Undefined
+ * when the preprocessing records no statistics.
+ */
+export function pixelStatsPrior(x: tf.Tensor4D, space: InputSpace): tf.Scalar | undefined {
+  if (!space.hasDataStats) return undefined;
+  return tf.tidy(() => {
+    const [n, h, w, c] = x.shape;
+    const frame = space.frame ?? { top: 0, left: 0, height: h, width: w };
+    const inside = tf.pad(tf.ones([1, frame.height, frame.width, 1]), [
+      [0, 0],
+      [frame.top, h - frame.height - frame.top],
+      [frame.left, w - frame.width - frame.left],
+      [0, 0],
+    ]);
+    const count = n * frame.height * frame.width;
+    const mean = tf.div(tf.sum(tf.mul(x, inside), [0, 1, 2]), count);
+    const variance = tf.div(tf.sum(tf.mul(tf.square(tf.sub(x, mean)), inside), [0, 1, 2]), count);
+    const std = tf.sqrt(tf.add(variance, 1e-8));
+    return tf.mean(tf.add(tf.square(mean), tf.square(tf.sub(std, 1)))) as tf.Scalar;
   });
 }
 

@@ -199,7 +199,7 @@ function create(classifier: Classifier, settings: Settings): Synthesizer {
             const kl = tf.mul(klToTargets(targets, logits, tau), klWeight) as tf.Scalar;
             const activation = tf.mean(tf.abs(h)) as tf.Scalar;
             const total = tf.sub(kl, tf.mul(activation, settings.lambdaA)) as tf.Scalar;
-            const prior = imagePrior(x, settings);
+            const prior = imagePrior(x, settings, space);
             const seen = { input, logits };
             const parts: Record<string, tf.Scalar> = { kl, activation };
             let all = total;

@@ -121,7 +121,7 @@ function create(classifier: Classifier, settings: Settings) {
             const input = jitter(x);
             const logits = teacher.model.apply(input) as tf.Tensor2D;
             const ce = crossEntropyToTargets(targets, logits, settings.temperature);
-            const prior = imagePrior(x, settings);
+            const prior = imagePrior(x, settings, space);
             const seen = { input, logits };
             return prior
               ? { total: tf.add(ce, prior) as tf.Scalar, parts: { crossEntropy: ce, prior }, seen }

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/engine/backend/select.js';
-import { blurImages, imagePrior, jitterer } from '../../../src/engine/synthesis/priors.js';
+import { blurImages, imagePrior, jitterer, pixelStatsPrior } from '../../../src/engine/synthesis/priors.js';
 import { tf } from '../../../src/engine/tf.js';
 import { Rng } from '../../../src/engine/util/rng.js';
 
@@ -140,5 +140,34 @@ describe('blurImages', () => {
     }
     expect(blurImages(x, space, 0)).toBe(x);
     tf.dispose([x, out]);
+  });
+});
+
+describe('pixelStatsPrior', () => {
+  it("is the squared distance of the batch's mean and spread inside the frame from 0 and 1, by hand", async () => {
+    // One channel, 2 images of 4x4, frame 2x2 in the middle: inside values 1,2,3,4 and 5,6,7,8.
+    const values = new Array<number>(32).fill(9);
+    const inner = [5, 6, 9, 10];
+    inner.forEach((p, i) => {
+      values[p] = i + 1;
+      values[16 + p] = i + 5;
+    });
+    const x = tf.tensor4d(values, [2, 4, 4, 1]);
+    const space = {
+      inputShape: [4, 4, 1] as [number, number, number],
+      low: [-1],
+      high: [9],
+      frame: { top: 1, left: 1, height: 2, width: 2 },
+      hasDataStats: true,
+    };
+    // Mean of 1..8 = 4.5; population variance = 5.25.
+    const expected = 4.5 ** 2 + (Math.sqrt(5.25) - 1) ** 2;
+    const prior = pixelStatsPrior(x, space)!;
+    expect(prior.dataSync()[0]).toBeCloseTo(expected, 4);
+    const withSmooth = imagePrior(x, { tv: 0, l2: 0, jitter: 0, pixelStats: 2 }, space)!;
+    expect(withSmooth.dataSync()[0]).toBeCloseTo(2 * expected, 3);
+    expect(pixelStatsPrior(x, { ...space, hasDataStats: false })).toBeUndefined();
+    expect(imagePrior(x, { tv: 0, l2: 0, jitter: 0, pixelStats: 2 })).toBeUndefined();
+    tf.dispose([x, prior, withSmooth]);
   });
 });
