@@ -1,10 +1,19 @@
 import { tfl } from '../../tf.js';
 import type { Conversion, Layout, Value } from './conversion.js';
 import type { OnnxConstant, OnnxNode } from './graph.js';
-import { elementCount } from './graph.js';
 import { transpose } from './layout.js';
 import { affine, div, imageAndConstant, mul, reduceMean, sub } from './elementwise.js';
-import { castOp, concatShapes, gatherOp, reshapeTarget, shapeOp, unsqueezeOp } from './shapes.js';
+import {
+  concat,
+  constant,
+  featureCount,
+  flattenOp,
+  passThrough,
+  reshape,
+  softmax,
+  transposeOp,
+} from './reshaping.js';
+import { castOp, gatherOp, shapeOp, unsqueezeOp } from './shapes.js';
 import { convertAveragePool, convertConv, convertMaxPool, convertPad } from './spatial.js';
 
 /**
@@ -27,36 +36,6 @@ function activation(
     const tensor = c.apply(node, make(c.layerName(node), node, c), x.tensor);
     c.define(node, { tensor, layout: x.layout, nonNegative });
   };
-}
-
-/** Passes its input through unchanged (Identity, Dropout at inference). */
-const passThrough: OperatorConverter = (node, c) => {
-  if (node.outputs.slice(1).some((name) => name && c.readers.has(name))) {
-    throw c.unsupported(node, 'its mask output is used');
-  }
-  c.define(node, c.value(node, 0));
-};
-
-/** Number of features per image of a value: C*H*W, C or F. */
-function featureCount(value: Value): number {
-  return value.tensor.shape.slice(1).reduce((a: number, b) => a * (b ?? Number.NaN), 1);
-}
-
-/** Flattens an image in ONNX's channel-major order (C, H, W), as a vector. */
-function flatten(node: OnnxNode, c: Conversion, x: Value): Value {
-  if (x.layout === 'channels-last') {
-    const tensor = c.apply(node, tfl.layers.flatten({ name: c.layerName(node) }), x.tensor);
-    return { tensor, layout: 'features', nonNegative: x.nonNegative };
-  }
-  if (x.layout !== 'image') return { ...x, layout: 'features' };
-  const [, h, w] = x.tensor.shape;
-  let tensor = x.tensor;
-  // tfjs flattens (H, W, C); ONNX flattens (C, H, W). Equal when H = W = 1.
-  if (h !== 1 || w !== 1) {
-    tensor = c.apply(node, tfl.layers.permute({ name: c.layerName(node, '_nchw'), dims: [3, 1, 2] }), tensor);
-  }
-  tensor = c.apply(node, tfl.layers.flatten({ name: c.layerName(node) }), tensor);
-  return { tensor, layout: 'features', nonNegative: x.nonNegative };
 }
 
 /** A dense layer for `node` with kernel [K, M] and optional bias [M]. */
@@ -250,83 +229,6 @@ const globalPool =
     c.define(node, { tensor: c.apply(node, layer, x.tensor), layout: 'pooled', nonNegative: x.nonNegative });
   };
 
-const flattenOp: OperatorConverter = (node, c) => {
-  const axis = c.int(node, 'axis', 1);
-  if (axis !== 1)
-    throw c.unsupported(node, `it flattens from axis ${axis}; only axis 1 (keeping the batch) is supported`);
-  c.define(node, flatten(node, c, c.value(node, 0)));
-};
-
-const reshape: OperatorConverter = (node, c) => {
-  const x = c.value(node, 0);
-  const target = reshapeTarget(c, node);
-  const features = featureCount(x);
-  const [first, second] = target;
-  const batchKept = first === 0 || first === c.fixedBatch || (first === -1 && second === features);
-  if (target.length !== 2 || !batchKept || (second !== -1 && second !== features)) {
-    throw c.unsupported(
-      node,
-      `it reshapes to [${target.join(', ')}]; only a flatten to (batch, ${features}) is supported`,
-    );
-  }
-  c.define(node, flatten(node, c, x));
-};
-
-const softmax: OperatorConverter = (node, c) => {
-  const x = c.value(node, 0);
-  const axis = c.int(node, 'axis', c.graph.opset >= 13 ? -1 : 1);
-  const output = node.outputs[0];
-  if (output === undefined || !c.graph.outputs.includes(output)) {
-    throw c.unsupported(
-      node,
-      'a Softmax is only supported as the last node (it is removed, the engine needs logits)',
-    );
-  }
-  if (x.layout === 'image' || x.layout === 'channels-last' || (axis !== 1 && axis !== -1)) {
-    throw c.unsupported(node, 'the final Softmax must be over the class scores of each image');
-  }
-  c.finalSoftmaxInput = node.inputs[0];
-  c.define(node, x);
-};
-
-const concat: OperatorConverter = (node, c) => {
-  if (concatShapes(node, c)) return;
-  const values = node.inputs.map((_, i) => c.value(node, i));
-  const layouts = new Set(values.map((v) => v.layout));
-  if (layouts.has('channels-last')) throw c.unsupported(node, 'its inputs are in channels-last order');
-  const axis = c.int(node, 'axis', 1);
-  const rank = values[0]?.layout === 'features' ? 2 : 4;
-  if (layouts.size !== 1 || (axis !== 1 && axis !== 1 - rank)) {
-    throw c.unsupported(node, 'only joining images along channels, or vectors along features, is supported');
-  }
-  const tensor = c.apply(
-    node,
-    tfl.layers.concatenate({ name: c.layerName(node), axis: -1 }),
-    values.map((v) => v.tensor),
-  );
-  c.define(node, {
-    tensor,
-    layout: values[0]?.layout ?? 'image',
-    nonNegative: values.every((v) => v.nonNegative),
-  });
-};
-
-const constant: OperatorConverter = (node, c) => {
-  const attribute =
-    node.attributes.get('value') ?? node.attributes.get('value_ints') ?? node.attributes.get('value_int');
-  let value: OnnxConstant | undefined;
-  if (attribute?.kind === 'tensor') value = attribute.value;
-  else if (attribute?.kind === 'ints') value = { dims: [attribute.value.length], values: attribute.value };
-  else if (attribute?.kind === 'int') value = { dims: [], values: [attribute.value] };
-  const floats = node.attributes.get('value_floats') ?? node.attributes.get('value_float');
-  if (floats?.kind === 'floats')
-    value = { dims: [floats.value.length], values: Float32Array.from(floats.value) };
-  else if (floats?.kind === 'float') value = { dims: [], values: Float32Array.of(floats.value) };
-  if (!value || elementCount(value.dims) !== value.values.length)
-    throw c.unsupported(node, 'only tensor, integer and float constants are supported');
-  c.constants.set(node.outputs[0] ?? '', value);
-};
-
 const clip: OperatorConverter = (node, c) => {
   const bound = (index: number, attribute: string, fallback: number): number => {
     const input = c.optionalConstant(node, index);
@@ -343,20 +245,6 @@ const clip: OperatorConverter = (node, c) => {
     node,
     c,
   );
-};
-
-/** Transpose between NCHW and NHWC only: the tensor stays, its layout changes. */
-const transposeOp: OperatorConverter = (node, c) => {
-  const x = c.value(node, 0);
-  const perm = (c.ints(node, 'perm') ?? []).join();
-  if (perm === '0,2,3,1' && x.layout === 'image')
-    c.define(node, { ...x, layout: 'channels-last', biasOwner: undefined });
-  else if (perm === '0,3,1,2' && x.layout === 'channels-last') c.define(node, { ...x, layout: 'image' });
-  else
-    throw c.unsupported(
-      node,
-      `only transposing an image between NCHW and NHWC is supported, not perm [${perm}]`,
-    );
 };
 
 /** Every supported operator, by ONNX op type. */
