@@ -11,6 +11,7 @@ import {
   passThrough,
   reshape,
   softmax,
+  squeeze,
   transposeOp,
 } from './reshaping.js';
 import { castOp, gatherOp, shapeOp, unsqueezeOp } from './shapes.js';
@@ -283,4 +284,5 @@ export const OPERATORS: Readonly<Record<string, OperatorConverter>> = {
   Sub: sub,
   Div: div,
   ReduceMean: reduceMean,
+  Squeeze: squeeze,
 };

@@ -132,3 +132,24 @@ export const transposeOp: OperatorConverter = (node, c) => {
       `only transposing an image between NCHW and NHWC is supported, not perm [${perm}]`,
     );
 };
+
+/** Squeeze of the 1x1 map a global pooling leaves ([N, C, 1, 1] -> [N, C]), as older exporters write it. */
+export const squeeze: OperatorConverter = (node, c) => {
+  const x = c.value(node, 0);
+  const fromInput = node.inputs[1] ? c.constant(node, 1).values : undefined;
+  const listed = fromInput ? Array.from(fromInput) : c.ints(node, 'axes');
+  const axes = (listed ?? [])
+    .map((a) => (a < 0 ? a + 4 : a))
+    .sort()
+    .join();
+  const [, h, w] = x.tensor.shape;
+  const unitMap = x.layout === 'pooled' || (x.layout !== 'features' && h === 1 && w === 1);
+  const spatial = x.layout === 'channels-last' ? '1,2' : '2,3';
+  if (!unitMap || (axes !== spatial && axes !== '')) {
+    throw c.unsupported(
+      node,
+      'only squeezing the 1x1 map of a global pooling to (batch, channels) is supported',
+    );
+  }
+  c.define(node, flatten(node, c, x));
+};

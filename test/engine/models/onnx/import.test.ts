@@ -330,4 +330,25 @@ describe('importOnnxTeacher: operators, checked against ONNX Runtime', () => {
     ]);
     await importAndCheck(k, logits, 'ReduceMean (NHWC, keepdims)');
   });
+
+  it('Squeeze of the 1x1 map after a global pooling (axes as an attribute, or from opset 13 an input)', async () => {
+    for (const opset of [11, 13]) {
+      const b = new OnnxBuilder({ input: ['N', 3, 8, 8], seed: 15, opset });
+      const conv = b.node('Relu', [
+        b.node('Conv', ['x', b.random('w', [4, 3, 3, 3]), b.random('cb', [4])], {
+          kernel_shape: attr.ints([3, 3]),
+        }),
+      ]);
+      const gap = b.node('GlobalAveragePool', [conv]);
+      const squeezed =
+        opset >= 13
+          ? b.node('Squeeze', [gap, b.int64s('axes', [2, 3])])
+          : b.node('Squeeze', [gap], { axes: attr.ints([-1, -2]) });
+      await importAndCheck(
+        b,
+        b.node('Gemm', [squeezed, b.random('fc', [4, 3], 2)]),
+        `Squeeze (opset ${opset})`,
+      );
+    }
+  });
 });
