@@ -55,7 +55,7 @@ function smoothnessPrior(x: tf.Tensor4D, settings: PriorSettings): tf.Scalar {
 export function pixelStatsPrior(x: tf.Tensor4D, space: InputSpace): tf.Scalar | undefined {
   if (!space.hasDataStats) return undefined;
   return tf.tidy(() => {
-    const [n, h, w, c] = x.shape;
+    const [n, h, w] = x.shape;
     const frame = space.frame ?? { top: 0, left: 0, height: h, width: w };
     const inside = tf.pad(tf.ones([1, frame.height, frame.width, 1]), [
       [0, 0],
