@@ -1,5 +1,5 @@
 import { BrowserWindow, dialog } from 'electron';
-import type { NativeDialogs } from '../services/services.js';
+import type { NativeDialogs } from '../services/deps.js';
 
 /** The operating system's file dialogs, attached to the focused window. */
 export const electronDialogs: NativeDialogs = {

@@ -1,7 +1,7 @@
 import { BrowserWindow } from 'electron';
 import { promises as fs } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import type { PdfPrinter } from '../services/services.js';
+import type { PdfPrinter } from '../services/deps.js';
 
 /**
  * PDF export in the desktop app: the report loaded in a hidden, sandboxed
