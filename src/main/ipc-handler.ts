@@ -1,6 +1,6 @@
 import { invalidRequestError, type ApiReply } from '../shared/api.js';
 import { isTrustedSender } from './security.js';
-import type { ServedServices } from './server/http-server.js';
+import type { ServedServices } from './services/deps.js';
 
 /**
  * What the main process does with one IPC request: refuse it unless it comes

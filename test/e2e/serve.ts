@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
-/** The app in browser mode, started as a user would (src/main/serve.ts), on a temporary workspace. */
+/** The app in browser mode, started as a user would (src/main/browser/serve.ts), on a temporary workspace. */
 export interface ServedApp {
   url: string;
   workspace: string;
@@ -16,7 +16,7 @@ export async function serveApp(): Promise<ServedApp> {
   const store = mkdtempSync(path.join(tmpdir(), 'ds-e2e-store-'));
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/main/serve.ts', '--workspace', workspace, '--store', store, '--json'],
+    ['--import', 'tsx', 'src/main/browser/serve.ts', '--workspace', workspace, '--store', store, '--json'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const line = await new Promise<string>((resolve, reject) => {

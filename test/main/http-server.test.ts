@@ -7,7 +7,7 @@ import {
   startBrowserServer,
   type BrowserServer,
   type ServedServices,
-} from '../../src/main/server/http-server.js';
+} from '../../src/main/browser/http-server.js';
 import type { AppEvent } from '../../src/shared/api.js';
 import { APP_CSP } from '../../src/shared/csp.js';
 import { call, makeServices } from './helpers.js';

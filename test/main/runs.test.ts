@@ -1,7 +1,7 @@
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chromiumPdfPrinter } from '../../src/main/services/chromium-pdf.js';
+import { chromiumPdfPrinter } from '../../src/main/browser/chromium-pdf.js';
 import { memoryStore } from '../../src/main/services/project-store.js';
 import { Services } from '../../src/main/services/services.js';
 import type { AppEvent } from '../../src/shared/api.js';

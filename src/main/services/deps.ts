@@ -1,3 +1,4 @@
+import type { ApiReply, AppEvent } from '../../shared/api.js';
 import type { WorkerLauncher } from '../../engine/job/launcher.js';
 import type { KeyValueStore } from './project-store.js';
 
@@ -26,4 +27,13 @@ export interface ServiceDeps {
   version: string;
   dialogs?: NativeDialogs;
   pdf?: PdfPrinter | null;
+}
+
+/**
+ * What a transport (the IPC gate, the browser-mode server) needs from the
+ * services: a Services instance, or a fake in tests.
+ */
+export interface ServedServices {
+  handle(raw: unknown): Promise<ApiReply>;
+  subscribe(listener: (event: AppEvent) => void): () => void;
 }

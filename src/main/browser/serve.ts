@@ -3,20 +3,20 @@
  * renderer to a browser on this computer, for machines without the Electron
  * binary (and for the end-to-end tests). Prints the address to open.
  *
- *   node --import tsx src/main/serve.ts [--workspace DIR] [--store DIR] [--port N] [--json]
+ *   node --import tsx src/main/browser/serve.ts [--workspace DIR] [--store DIR] [--port N] [--json]
  */
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { forkLauncher } from '../engine/job/launcher.js';
-import { APP_VERSION } from '../engine/app-info.js';
-import { startBrowserServer } from './server/http-server.js';
-import { chromiumPdfPrinter } from './services/chromium-pdf.js';
-import { confStore } from './services/conf-store.js';
-import { Services } from './services/services.js';
+import { forkLauncher } from '../../engine/job/launcher.js';
+import { APP_VERSION } from '../../engine/app-info.js';
+import { startBrowserServer } from './http-server.js';
+import { chromiumPdfPrinter } from './chromium-pdf.js';
+import { confStore } from './conf-store.js';
+import { Services } from '../services/services.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const { values } = parseArgs({
   options: {
     workspace: { type: 'string', default: path.join(homedir(), 'Distill Studio') },

@@ -1,5 +1,5 @@
 import Conf from 'conf';
-import type { KeyValueStore } from './project-store.js';
+import type { KeyValueStore } from '../services/project-store.js';
 
 /**
  * The settings store outside Electron: `conf`, the library electron-store is

@@ -3,17 +3,14 @@ import { existsSync, promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { invalidRequestError, type ApiReply, type AppEvent } from '../../shared/api.js';
+import { invalidRequestError } from '../../shared/api.js';
 import { APP_CSP } from '../../shared/csp.js';
 import type { ErrorInfo } from '../../shared/errors.js';
 import { formatBytes } from '../../shared/format.js';
 import { contentTypeOf } from '../app-files.js';
+import type { ServedServices } from '../services/deps.js';
 
-/** What the server needs from the services (a Services instance, or a fake in tests). */
-export interface ServedServices {
-  handle(raw: unknown): Promise<ApiReply>;
-  subscribe(listener: (event: AppEvent) => void): () => void;
-}
+export type { ServedServices } from '../services/deps.js';
 
 export interface BrowserServer {
   url: string;

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import type { PdfPrinter } from './deps.js';
+import type { PdfPrinter } from '../services/deps.js';
 
 const CANDIDATES = [
   '/usr/bin/chromium',
