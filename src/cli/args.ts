@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { UserError } from '../engine/errors.js';
+import { UserError } from '../shared/errors.js';
 import type { OptionSpec, ParsedArgs } from './command.js';
 
 /** Parses argv for one command; unknown or malformed options become a UserError. */

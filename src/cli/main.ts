@@ -1,7 +1,6 @@
-import { formatErrorLine } from '../shared/errors.js';
 import { APP_VERSION } from '../engine/app-info.js';
 import { initBackend, parseBackendName } from '../engine/backend/select.js';
-import { toErrorInfo, UserError } from '../engine/errors.js';
+import { formatErrorLine, toErrorInfo, UserError } from '../shared/errors.js';
 import { parseCommandArgs } from './args.js';
 import { GLOBAL_OPTIONS, type Command, type CommandContext, type OptionSpec } from './command.js';
 import { backendsCommand } from './commands/backends.js';

@@ -5,7 +5,7 @@
  */
 import { ToShardWorkerSchema, type FromShardWorker } from '../shared/worker-protocol.js';
 import { initBackend, parseBackendName } from '../engine/backend/select.js';
-import { toErrorInfo } from '../engine/errors.js';
+import { toErrorInfo } from '../shared/errors.js';
 import { loadStudent, synthesizeShard } from '../engine/job/shards.js';
 import { loadClassifier, type LoadedClassifier } from '../engine/models/classifier.js';
 import { getSynthesisMethod } from '../engine/synthesis/registry.js';

@@ -7,7 +7,7 @@ import { cpus } from 'node:os';
 import type { JobEvent } from '../shared/job.js';
 import { ToTaskWorkerSchema, type FromTaskWorker, type Task } from '../shared/task-protocol.js';
 import { initBackend, type BackendInfo } from '../engine/backend/select.js';
-import { toErrorInfo, UserError } from '../engine/errors.js';
+import { toErrorInfo, UserError } from '../shared/errors.js';
 import { runJob } from '../engine/job/run-job.js';
 import { WorkerPool } from '../engine/job/worker-pool.js';
 import { buildCatalog } from '../engine/catalog.js';

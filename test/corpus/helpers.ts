@@ -1,6 +1,5 @@
 import { expect } from 'vitest';
-import type { ErrorInfo } from '../../src/shared/errors.js';
-import { UserError } from '../../src/engine/errors.js';
+import { UserError, type ErrorInfo } from '../../src/shared/errors.js';
 
 /**
  * The contract every malformed input in the corpus must meet: refused with a

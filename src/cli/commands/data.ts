@@ -1,5 +1,5 @@
 import { describeDataset, resolveDataset } from '../../engine/data/datasets.js';
-import { UserError } from '../../engine/errors.js';
+import { UserError } from '../../shared/errors.js';
 import { onePositional, stringOption } from '../args.js';
 import type { Command } from '../command.js';
 

@@ -4,7 +4,7 @@ import { formatCount, formatDuration, formatPercent } from '../../shared/format.
 import { JobSpecSchema, type JobEvent, type JobSpec } from '../../shared/job.js';
 import type { Pipeline } from '../../shared/job-settings.js';
 import { startingMethodSettings } from '../../shared/recommended.js';
-import { UserError } from '../../engine/errors.js';
+import { UserError } from '../../shared/errors.js';
 import { runJob } from '../../engine/job/run-job.js';
 import { isOnnxFile } from '../../engine/models/onnx/import.js';
 import { describeOnnxImport, saveOnnxTeacher } from '../../engine/models/onnx/save-teacher.js';

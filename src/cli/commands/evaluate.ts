@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { formatBytes, formatCount, formatDuration } from '../../shared/format.js';
 import { resolveDataset } from '../../engine/data/datasets.js';
-import { UserError } from '../../engine/errors.js';
+import { UserError } from '../../shared/errors.js';
 import { evaluate } from '../../engine/eval/evaluate.js';
 import { loadClassifier } from '../../engine/models/classifier.js';
 import { writeFileAtomic } from '../../engine/util/atomic-fs.js';

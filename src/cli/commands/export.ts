@@ -1,6 +1,6 @@
 import { formatBytes } from '../../shared/format.js';
 import { resolveDataset } from '../../engine/data/datasets.js';
-import { UserError } from '../../engine/errors.js';
+import { UserError } from '../../shared/errors.js';
 import { loadClassifier } from '../../engine/models/classifier.js';
 import { EXPORT_INPUT, EXPORT_OUTPUT } from '../../engine/models/onnx/export.js';
 import { exportRecord, runFolderOf, writeOnnxFile } from '../../engine/models/onnx/export-file.js';

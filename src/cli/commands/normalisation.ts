@@ -1,4 +1,4 @@
-import { UserError } from '../../engine/errors.js';
+import { UserError } from '../../shared/errors.js';
 import type { NormalisationOverride } from '../../engine/models/classifier.js';
 import type { Command, ParsedArgs } from '../command.js';
 

@@ -5,7 +5,7 @@ import { APP_VERSION } from '../../engine/app-info.js';
 import { resolveDataset } from '../../engine/data/datasets.js';
 import { computeChannelStats, defaultPreprocessing } from '../../engine/data/preprocess.js';
 import type { LabeledImages } from '../../engine/data/types.js';
-import { UserError } from '../../engine/errors.js';
+import { UserError } from '../../shared/errors.js';
 import { evaluate } from '../../engine/eval/evaluate.js';
 import { saveModel } from '../../engine/models/io.js';
 import { getPreset } from '../../engine/models/presets.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { tf } from '../tf.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { writeFileAtomic } from '../util/atomic-fs.js';
 import type { Split } from './files.js';
 import { checkLabelRange, isGzip, listFolder, pathKind, readDataFile } from './files.js';

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { CIFAR10_RECORD_BYTES, loadCifar10, looksLikeCifar10Folder } from './cifar.js';
 import type { Split } from './files.js';
 import { isGzip, isHidden, listFolder, pathKind } from './files.js';

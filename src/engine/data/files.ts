@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { formatBytes } from '../../shared/format.js';
 import { LIMITS } from '../../shared/limits.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 
 const gunzipAsync = promisify(gunzip);
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import type { Split } from './files.js';
 import { checkLabelRange, gunzipIfNeeded, isGzip, isHidden, listFolder, readDataFile } from './files.js';
 import type { LabeledImages } from './types.js';

@@ -1,7 +1,7 @@
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { LIMITS } from '../../shared/limits.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 
 /** A decoded image: RGBA bytes plus the channels its file really has. */
 export interface DecodedImage {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { formatBytes } from '../../shared/format.js';
 import { LIMITS } from '../../shared/limits.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import type { Split } from './files.js';
 import { isHidden, listFolder, readDataFile } from './files.js';
 import { decodeImage, resizeBilinear, rgbaToChannels } from './image-decode.js';

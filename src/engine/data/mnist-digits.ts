@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { Rng } from '../util/rng.js';
 import type { Split } from './files.js';
 import type { LabeledImages } from './types.js';

@@ -1,4 +1,4 @@
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { tf } from '../tf.js';
 import type { ImageShape, LabeledImages, Preprocessing } from './types.js';
 

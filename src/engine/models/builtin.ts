@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 
 /** Built-in example models shipped with the app, by the name users type. */
 export const BUILTIN_MODELS: Readonly<Record<string, { folder: string; description: string }>> = {

@@ -1,5 +1,5 @@
 import type { ArchitectureInfo } from '../../shared/api.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { listPresets } from './presets.js';
 import { modelStats } from './stats.js';
 

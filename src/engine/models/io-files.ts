@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { LIMITS, megabytes } from '../../shared/limits.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { checkInsideFolder, type ParsedModelJson } from './io-validate.js';
 
 /**

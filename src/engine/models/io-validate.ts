@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ModelCardSchema, type ModelCard } from '../../shared/model-card.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import type { tf } from '../tf.js';
 import { checkTopology } from './topology.js';
 

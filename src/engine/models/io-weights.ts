@@ -1,4 +1,4 @@
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { tf, tfl } from '../tf.js';
 import type { WeightSpec } from './io-validate.js';
 import { layersUsing } from './topology.js';

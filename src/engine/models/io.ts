@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ModelCard } from '../../shared/model-card.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { tf, type tfl } from '../tf.js';
 import { replaceDirAtomic, writeFileAtomic } from '../util/atomic-fs.js';
 import { modelFingerprint } from './fingerprint.js';

@@ -1,5 +1,5 @@
 import type { Preprocessing } from '../data/types.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 
 /** Per-channel normalisation the user states for a model that does not record one. */
 export interface NormalisationOverride {

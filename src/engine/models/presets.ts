@@ -1,4 +1,4 @@
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import type { tfl } from '../tf.js';
 import { ALEXNET, ALEXNET_HALF, buildAlexNet } from './architectures/alexnet.js';
 import type { ArchitectureSpec } from './architectures/common.js';

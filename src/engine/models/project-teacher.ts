@@ -4,7 +4,7 @@ import type { TeacherChoice, TeacherSummary } from '../../shared/project.js';
 import { APP_VERSION } from '../app-info.js';
 import { currentBackend } from '../backend/select.js';
 import { defaultPreprocessing } from '../data/preprocess.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { tf } from '../tf.js';
 import { replaceDirAtomic } from '../util/atomic-fs.js';
 import { BUILTIN_MODELS } from './builtin.js';

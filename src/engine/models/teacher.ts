@@ -1,6 +1,6 @@
 import type { ModelCard } from '../../shared/model-card.js';
 import { LIMITS } from '../../shared/limits.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import type { tfl } from '../tf.js';
 import { loadModel } from './io.js';
 import { finalActivation, outputsLookLikeProbabilities, withoutFinalActivation } from './teacher-logits.js';

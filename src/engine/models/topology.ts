@@ -1,4 +1,4 @@
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 
 /**
  * Reading the Keras topology of a model.json (its layers, nested models and

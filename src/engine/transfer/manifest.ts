@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ShardEntrySchema } from '../../shared/worker-protocol.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { canonicalJson } from '../util/canonical-json.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import type { TransferBatch } from '../synthesis/method.js';
 import { writeFileAtomic } from '../util/atomic-fs.js';
 

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { APP_VERSION } from '../app-info.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { writeFileAtomic } from '../util/atomic-fs.js';
 import type { ShardEntry, TransferManifest, TransferPlan } from './manifest.js';
 import { planDifferences, planOf, readTransferManifest } from './manifest.js';

@@ -6,7 +6,7 @@ import { CatalogCache, DEFAULT_SHAPE } from './catalog-cache.js';
 import type { ServiceDeps } from './deps.js';
 import type { ProjectStore } from './project-store.js';
 import type { RunManager } from './runs.js';
-import { ServiceError } from './service-error.js';
+import { UserError } from '../../shared/errors.js';
 import { runTask } from './task-reply.js';
 import type { Workspace } from './workspace.js';
 
@@ -51,7 +51,7 @@ export class ServiceContext {
     const classes = project.teacher?.summary.numClasses ?? 10;
     const catalog = await this.catalog(shape, classes);
     if (!catalog.architectures.some((a) => a.name === setup.student)) {
-      throw new ServiceError(
+      throw new UserError(
         'STUDENT_INVALID',
         `The student architecture "${setup.student}" cannot take ${shape.join('x')} images`,
         `Choose one of: ${catalog.architectures.map((a) => a.name).join(', ')}`,
@@ -59,7 +59,7 @@ export class ServiceContext {
     }
     const method = catalog.methods.find((m) => m.name === setup.method);
     if (!method) {
-      throw new ServiceError(
+      throw new UserError(
         'METHOD_INVALID',
         `There is no method "${setup.method}"`,
         `Choose one of: ${catalog.methods.map((m) => m.name).join(', ')}`,
@@ -67,7 +67,7 @@ export class ServiceContext {
     }
     const { problems } = resolveSettings(method.fields as SettingFields, setup.methodSettings);
     if (problems[0]) {
-      throw new ServiceError(
+      throw new UserError(
         'SETTINGS_INVALID',
         `Setting ${problems[0].name}: ${problems[0].message}`,
         'Correct that setting (each one says its allowed range)',
@@ -75,7 +75,7 @@ export class ServiceContext {
     }
     const dataset = setup.testData && catalog.datasets.find((d) => d.name === setup.testData);
     if (dataset && !dataset.available) {
-      throw new ServiceError(
+      throw new UserError(
         'DATASET_UNAVAILABLE',
         `The test set ${dataset.name} is not installed`,
         dataset.description,
@@ -86,7 +86,7 @@ export class ServiceContext {
   project(projectId: string): Project {
     const project = this.projects.get(projectId);
     if (!project) {
-      throw new ServiceError(
+      throw new UserError(
         'PROJECT_NOT_FOUND',
         'This project does not exist any more',
         'Pick a project from the list',
@@ -98,7 +98,7 @@ export class ServiceContext {
   run(projectId: string, runId: string): RunRecord {
     const run = this.project(projectId).runs.find((r) => r.id === runId);
     if (!run)
-      throw new ServiceError(
+      throw new UserError(
         'RUN_NOT_FOUND',
         'This run does not exist any more',
         "Pick a run from the project's history",
@@ -109,7 +109,7 @@ export class ServiceContext {
   finishedRun(projectId: string, runId: string): RunRecord {
     const run = this.run(projectId, runId);
     if (run.status !== 'done') {
-      throw new ServiceError(
+      throw new UserError(
         'RUN_NOT_FINISHED',
         'This run has no report yet: it has not finished',
         'Wait for it to finish, or resume it',

@@ -2,7 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Project, RunRecord } from '../../shared/project.js';
 import type { Handlers, ServiceContext } from './context.js';
-import { ServiceError } from './service-error.js';
+import { UserError } from '../../shared/errors.js';
 
 /** The export requests: the report (HTML or PDF), the student as ONNX, the student's model folder. */
 export function exportHandlers(
@@ -15,7 +15,7 @@ export function exportHandlers(
       const html = path.join(run.spec.runDir, 'report.html');
       const pdf = format === 'pdf' ? ctx.deps.pdf : undefined;
       if (format === 'pdf' && !pdf) {
-        throw new ServiceError(
+        throw new UserError(
           'PDF_UNAVAILABLE',
           'PDF export needs the desktop app or a Chromium browser installed on this computer',
           'Export the report as HTML and print it to PDF from your browser, or install Chromium',
@@ -58,7 +58,7 @@ export function exportHandlers(
       const target = await exportTarget(ctx, project, run, 'student', null);
       if (!target) return { path: null };
       if (existsSync(target.path) && (await fs.readdir(target.path)).length > 0) {
-        throw new ServiceError(
+        throw new UserError(
           'EXPORT_TARGET_NOT_EMPTY',
           `The folder ${target.path} is not empty`,
           'Choose a new or empty folder for the model',

@@ -10,7 +10,7 @@ import {
 import { RECOMMENDED_METHOD_SETTINGS, startingMethodSettings } from '../../shared/recommended.js';
 import { DEFAULT_SHAPE } from './catalog-cache.js';
 import { pickSetup, type Handlers, type ServiceContext } from './context.js';
-import { ServiceError } from './service-error.js';
+import { UserError } from '../../shared/errors.js';
 import { newProjectId } from './workspace.js';
 
 // The job-level settings (samples, holdout, seed, ...) at their declared defaults in rounds.
@@ -90,7 +90,7 @@ export function projectHandlers(ctx: ServiceContext): Handlers<ProjectMethod> {
     'projects.delete': async ({ projectId }) => {
       const project = ctx.project(projectId);
       if (project.runs.some((r) => ctx.runs.isRunning(projectId, r.id))) {
-        throw new ServiceError(
+        throw new UserError(
           'PROJECT_BUSY',
           'This project has a run in progress',
           'Cancel the run first, then delete the project',

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { JobResultSchema, type JobSpec } from '../../shared/job.js';
 import type { Project } from '../../shared/project.js';
 import { pickSetup, type Handlers, type ServiceContext } from './context.js';
-import { ServiceError } from './service-error.js';
+import { UserError } from '../../shared/errors.js';
 import { newRunId } from './workspace.js';
 
 type RunMethod =
@@ -23,7 +23,7 @@ export function runHandlers(ctx: ServiceContext): Handlers<RunMethod> {
     'runs.start': async ({ projectId }) => {
       const project = ctx.project(projectId);
       if (!project.teacher) {
-        throw new ServiceError(
+        throw new UserError(
           'TEACHER_MISSING',
           'This project has no teacher yet',
           'Choose a teacher model in the Setup tab first',
@@ -47,7 +47,7 @@ export function runHandlers(ctx: ServiceContext): Handlers<RunMethod> {
     'runs.resume': async ({ projectId, runId }) => {
       const run = ctx.run(projectId, runId);
       if (run.status === 'running' || run.status === 'done') {
-        throw new ServiceError(
+        throw new UserError(
           'RUN_NOT_RESUMABLE',
           `This run is ${run.status === 'done' ? 'finished' : 'already running'}`,
           'Start a new run to try other settings',
@@ -58,7 +58,7 @@ export function runHandlers(ctx: ServiceContext): Handlers<RunMethod> {
     'runs.delete': async ({ projectId, runId }) => {
       const run = ctx.run(projectId, runId);
       if (ctx.runs.isRunning(projectId, runId)) {
-        throw new ServiceError('RUN_BUSY', 'This run is in progress', 'Cancel it first, then delete it');
+        throw new UserError('RUN_BUSY', 'This run is in progress', 'Cancel it first, then delete it');
       }
       await fs.rm(run.spec.runDir, { recursive: true, force: true });
       const project = ctx.project(projectId);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { AppEvent } from '../../shared/api.js';
 import { JobEventSchema, JobResultSchema, type JobEvent, type JobSpec } from '../../shared/job.js';
 import type { Project, RunRecord } from '../../shared/project.js';
-import { ServiceError } from './service-error.js';
+import { UserError } from '../../shared/errors.js';
 import type { ProjectStore } from './project-store.js';
 import { startTask, type RunningTask, type TaskOutcome } from './tasks.js';
 import type { WorkerLauncher } from '../../engine/job/launcher.js';
@@ -68,7 +68,7 @@ export class RunManager {
   start(project: Project, runId: string, spec: JobSpec): RunRecord {
     if (this.active) {
       const other = this.deps.projects.get(this.active.projectId);
-      throw new ServiceError(
+      throw new UserError(
         'RUN_BUSY',
         `Another run is in progress${other ? ` in project "${other.name}"` : ''}; runs take all the processor's cores, so one runs at a time`,
         'Wait for it to finish, or cancel it, then start this one',
@@ -111,7 +111,7 @@ export class RunManager {
 
   cancel(projectId: string, runId: string): void {
     if (!this.isRunning(projectId, runId)) {
-      throw new ServiceError('RUN_NOT_RUNNING', 'This run is not running', 'Refresh the run list');
+      throw new UserError('RUN_NOT_RUNNING', 'This run is not running', 'Refresh the run list');
     }
     const task = this.active!.task;
     task.cancel();
@@ -126,10 +126,10 @@ export class RunManager {
    */
   stop(projectId: string, runId: string): void {
     if (!this.isRunning(projectId, runId)) {
-      throw new ServiceError('RUN_NOT_RUNNING', 'This run is not running', 'Refresh the run list');
+      throw new UserError('RUN_NOT_RUNNING', 'This run is not running', 'Refresh the run list');
     }
     if (!this.active!.spec.rounds) {
-      throw new ServiceError(
+      throw new UserError(
         'RUN_NOT_STOPPABLE',
         "Only a run with a time budget can stop early and keep its student; this one uses the paper's two stages",
         'Cancel it instead (it can be resumed later), or let it finish',

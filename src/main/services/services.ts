@@ -7,7 +7,7 @@ import {
   type AppEvent,
   type AppInfo,
 } from '../../shared/api.js';
-import type { ErrorInfo } from '../../shared/errors.js';
+import { toErrorInfo, UserError, type ErrorInfo } from '../../shared/errors.js';
 import { DEFAULT_SHAPE } from './catalog-cache.js';
 import { ServiceContext, type Handlers } from './context.js';
 import type { ServiceDeps } from './deps.js';
@@ -16,8 +16,6 @@ import { ProjectStore } from './project-store.js';
 import { projectHandlers } from './projects.js';
 import { runHandlers } from './run-requests.js';
 import { RunManager } from './runs.js';
-import { ServiceError } from './service-error.js';
-import { ReportedError } from './task-reply.js';
 import { teacherHandlers } from './teachers.js';
 import { Workspace } from './workspace.js';
 
@@ -98,7 +96,7 @@ export class Services {
       const handler = this.handlers[method] as (p: unknown) => Promise<unknown>;
       return { ok: true, result: await handler(params.data) };
     } catch (error) {
-      return { ok: false, error: toErrorInfo(error) };
+      return { ok: false, error: replyError(error) };
     }
   }
 
@@ -126,21 +124,22 @@ export class Services {
   }
 }
 
-function toErrorInfo(error: unknown): ErrorInfo {
-  if (error instanceof ServiceError) return error.toInfo();
-  if (error instanceof ReportedError) return error.info;
-  if (error && typeof error === 'object' && 'issues' in error) {
+/**
+ * The error reply for a failed request: a UserError as it is, a schema failure
+ * as invalid input, anything else as a bug worded for a window (no --verbose).
+ */
+function replyError(error: unknown): ErrorInfo {
+  if (error && typeof error === 'object' && !(error instanceof UserError) && 'issues' in error) {
     return {
       code: 'INPUT_INVALID',
       message: String((error as unknown as Error).message),
       fix: 'Correct that value and try again',
     };
   }
-  const err = error instanceof Error ? error : new Error(String(error));
-  return {
+  return toErrorInfo(error, (err) => ({
     code: 'INTERNAL',
     message: 'Something went wrong inside Distill Studio',
     fix: 'Try again; if it happens again, report it with the details',
     details: err.stack ?? err.message,
-  };
+  }));
 }

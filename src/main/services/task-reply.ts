@@ -1,14 +1,7 @@
-import type { ErrorInfo } from '../../shared/errors.js';
+import { UserError } from '../../shared/errors.js';
 import type { FromTaskWorker, Task } from '../../shared/task-protocol.js';
 import type { WorkerLauncher } from '../../engine/job/launcher.js';
 import { startTask } from './tasks.js';
-
-/** An ErrorInfo a worker already worded for the user, passed on as it is. */
-export class ReportedError extends Error {
-  constructor(readonly info: ErrorInfo) {
-    super(info.message);
-  }
-}
 
 /**
  * Runs a short task in a worker and returns its one reply of type `kind`;
@@ -26,7 +19,7 @@ export async function runTask<K extends FromTaskWorker['type']>(
     if (message.type === kind) reply = message as Extract<FromTaskWorker, { type: K }>;
   });
   const outcome = await running.outcome;
-  if (outcome.kind === 'failed') throw new ReportedError(outcome.error);
+  if (outcome.kind === 'failed') throw UserError.fromInfo(outcome.error); // worded by the worker, passed on as it is
   onBackend(outcome.backend, outcome.backendNote);
   if (!reply) throw new Error(`worker finished ${task.type} without a ${kind} reply`);
   return reply;

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { tf } from '../../../src/engine/tf.js';
 
 import type * as SelectModule from '../../../src/engine/backend/select.js';
-import type * as ErrorsModule from '../../../src/engine/errors.js';
+import type * as ErrorsModule from '../../../src/shared/errors.js';
 
 // select.ts keeps the chosen backend in module state; each test loads a fresh
 // copy so that none depends on what another one selected. tfjs itself (and
@@ -11,7 +11,7 @@ import type * as ErrorsModule from '../../../src/engine/errors.js';
 async function freshSelect(): Promise<typeof SelectModule & Pick<typeof ErrorsModule, 'UserError'>> {
   vi.resetModules();
   const select = await import('../../../src/engine/backend/select.js');
-  const { UserError } = await import('../../../src/engine/errors.js');
+  const { UserError } = await import('../../../src/shared/errors.js');
   return { ...select, UserError };
 }
 

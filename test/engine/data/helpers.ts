@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { FASHION_MNIST_FOLDER } from '../../../src/engine/data/datasets.js';
-import { UserError } from '../../../src/engine/errors.js';
+import { UserError } from '../../../src/shared/errors.js';
 
 /**
  * True when the real Fashion-MNIST files are missing, after printing why the

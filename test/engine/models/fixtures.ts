@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
 import type { ModelCard } from '../../../src/shared/model-card.js';
-import { UserError } from '../../../src/engine/errors.js';
+import { UserError } from '../../../src/shared/errors.js';
 import { tf, tfl } from '../../../src/engine/tf.js';
 
 /** Shared helpers for the model io and teacher tests: tiny seeded models, temp folders, error checks. */

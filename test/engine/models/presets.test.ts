@@ -1,6 +1,6 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../../src/engine/errors.js';
+import { UserError } from '../../../src/shared/errors.js';
 import {
   buildPreset,
   getPreset,

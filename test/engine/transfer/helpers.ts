@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { UserError } from '../../../src/engine/errors.js';
+import { UserError } from '../../../src/shared/errors.js';
 import type { TransferBatch } from '../../../src/engine/synthesis/method.js';
 
 /** A fresh folder under the system temp dir; `next()` gives a new empty sub-folder per test. */

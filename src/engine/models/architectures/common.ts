@@ -1,4 +1,4 @@
-import { UserError } from '../../errors.js';
+import { UserError } from '../../../shared/errors.js';
 import { tfl } from '../../tf.js';
 import { Rng } from '../../util/rng.js';
 

@@ -1,4 +1,4 @@
-import { UserError } from '../../errors.js';
+import { UserError } from '../../../shared/errors.js';
 import { tfl } from '../../tf.js';
 import type { OnnxConstant, OnnxGraph, OnnxNode } from './graph.js';
 import { describeNode } from './graph.js';

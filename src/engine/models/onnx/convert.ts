@@ -1,4 +1,4 @@
-import { UserError } from '../../errors.js';
+import { UserError } from '../../../shared/errors.js';
 import { tf, tfl } from '../../tf.js';
 import { Conversion } from './conversion.js';
 import type { OnnxGraph, OnnxNode } from './graph.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { ExportRecord } from '../../../shared/report/exports.js';
 import type { LabeledImages, Preprocessing } from '../../data/types.js';
 import { checkCompatible, toInputTensor } from '../../data/preprocess.js';
-import { UserError } from '../../errors.js';
+import { UserError } from '../../../shared/errors.js';
 import type { tfl } from '../../tf.js';
 import { writeFileAtomic } from '../../util/atomic-fs.js';
 import { EXPORT_INPUT, EXPORT_OUTPUT, exportOnnx } from './export.js';

@@ -1,5 +1,5 @@
 import onnxProto from 'onnx-proto';
-import { UserError } from '../../errors.js';
+import { UserError } from '../../../shared/errors.js';
 import type { tfl } from '../../tf.js';
 import { exportLayer } from './export-layers.js';
 import { GraphWriter, unsupported, type Exported, type Layer } from './export-writer.js';

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { LIMITS, megabytes } from '../../../shared/limits.js';
-import { UserError } from '../../errors.js';
+import { UserError } from '../../../shared/errors.js';
 import type { OnnxAttribute, OnnxConstant, OnnxDim, OnnxGraph, OnnxInput, OnnxNode } from './graph.js';
 import { elementCount } from './graph.js';
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { ModelCardSchema, type Preprocessing } from '../../../shared/model-card.js';
 import { defaultPreprocessing } from '../../data/preprocess.js';
-import { UserError } from '../../errors.js';
+import { UserError } from '../../../shared/errors.js';
 import type { tfl } from '../../tf.js';
 import { modelFingerprint } from '../fingerprint.js';
 import { applyNormalisation, type NormalisationOverride } from '../normalisation.js';

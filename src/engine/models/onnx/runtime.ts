@@ -1,7 +1,7 @@
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import type { Preprocessing } from '../../../shared/model-card.js';
-import { UserError } from '../../errors.js';
+import { UserError } from '../../../shared/errors.js';
 import { tf, type tfl } from '../../tf.js';
 import { Rng } from '../../util/rng.js';
 import { transpose } from './layout.js';
