@@ -3,7 +3,7 @@
  * synthesizes each with the named method and teacher, writes the shard
  * file and reports its entry. Started by the engine's WorkerPool.
  */
-import { ToShardWorkerSchema, type FromShardWorker } from '../shared/worker-protocol.js';
+import { ToShardWorkerSchema, type FromShardWorker } from '../shared/shard-protocol.js';
 import { initBackend, parseBackendName } from '../engine/backend/select.js';
 import { toErrorInfo } from '../shared/errors.js';
 import { loadStudent, synthesizeShard } from '../engine/job/shards.js';

@@ -1,19 +1,13 @@
 import { checkCompatible } from '../data/preprocess.js';
-import type { ImageShape, LabeledImages, Preprocessing } from '../data/types.js';
+import type { ImageShape, LabeledImages } from '../data/types.js';
+import type { Classifier } from '../models/classifier.js';
 import { modelStats } from '../models/stats.js';
-import { tf, type tfl } from '../tf.js';
+import { tf } from '../tf.js';
 import { measureLatency, type Latency } from './latency.js';
 import { predictClasses } from './predict.js';
 
-/** A classifier with what is needed to feed it: its input shape and preprocessing. */
-export interface Classifier {
-  model: tfl.LayersModel;
-  inputShape: ImageShape;
-  numClasses: number;
-  preprocessing: Preprocessing;
-  /** Bytes of the model folder on disk, when it was loaded from one. */
-  fileBytes?: number;
-}
+// Classifier is a model's type (models/classifier.ts); re-exported for the folders that still import it here.
+export type { Classifier } from '../models/classifier.js';
 
 /** Everything measured about one model on one labelled set; serialised as JSON. */
 export interface Evaluation {

@@ -1,12 +1,22 @@
 import type { ModelCard } from '../../shared/model-card.js';
 import { defaultPreprocessing } from '../data/preprocess.js';
-import type { Preprocessing } from '../data/types.js';
-import type { Classifier } from '../eval/evaluate.js';
+import type { ImageShape, Preprocessing } from '../data/types.js';
+import type { tfl } from '../tf.js';
 import { resolveModelRef } from './builtin.js';
 import { applyNormalisation, type NormalisationOverride } from './normalisation.js';
 import { importOnnxTeacher, isOnnxFile } from './onnx/import.js';
 import type { OnnxRuntimeCheck } from './onnx/runtime.js';
 import { importTeacher } from './teacher.js';
+
+/** A classifier with what is needed to feed it: its input shape and preprocessing. */
+export interface Classifier {
+  model: tfl.LayersModel;
+  inputShape: ImageShape;
+  numClasses: number;
+  preprocessing: Preprocessing;
+  /** Bytes of the model folder on disk, when it was loaded from one. */
+  fileBytes?: number;
+}
 
 /** A validated classifier loaded from a folder, with what describes it. */
 export interface LoadedClassifier extends Classifier {

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ShardEntrySchema } from '../../shared/worker-protocol.js';
+import { ShardEntrySchema } from '../../shared/shard-protocol.js';
 import { UserError } from '../../shared/errors.js';
 import { canonicalJson } from '../util/canonical-json.js';
 
