@@ -10,7 +10,7 @@ import { initBackend, type BackendInfo } from '../engine/backend/select.js';
 import { toErrorInfo, UserError } from '../shared/errors.js';
 import { runJob } from '../engine/job/run-job.js';
 import { WorkerPool } from '../engine/job/worker-pool.js';
-import { buildCatalog } from '../engine/catalog.js';
+import { buildCatalog } from '../engine/app-catalog.js';
 import { resolveDataset } from '../engine/data/datasets.js';
 import { loadClassifier } from '../engine/models/classifier.js';
 import { describeOnnxExport, exportRecord, writeOnnxFile } from '../engine/models/onnx/export-file.js';

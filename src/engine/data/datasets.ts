@@ -13,6 +13,9 @@ import type { ImageShape, LabeledImages } from './types.js';
 
 export type { Split } from './files.js';
 
+/** The names of the built-in test datasets, as the user types them (CLI) and picks them (app catalog). */
+export const DATASET_NAMES = { mnistDigits: 'mnist-digits', fashionMnist: 'fashion-mnist' } as const;
+
 /** Where the Debian package dataset-fashion-mnist installs its files. */
 export const FASHION_MNIST_FOLDER = '/usr/share/datasets/fashion-mnist';
 
@@ -79,12 +82,12 @@ function idxLabelsSibling(imagesFile: string): string {
 const KINDS: DatasetKind[] = [
   {
     accepts: 'mnist-digits (10,000 real digits built in: a fixed 8,000/2,000 train/test split)',
-    matches: (p) => p.spec === 'mnist-digits',
+    matches: (p) => p.spec === DATASET_NAMES.mnistDigits,
     load: (_spec, split, o) => loadMnistDigits({ split, seed: o.seed, testFraction: o.testFraction }),
   },
   {
     accepts: `fashion-mnist (Debian package dataset-fashion-mnist, read from ${FASHION_MNIST_FOLDER})`,
-    matches: (p) => p.spec === 'fashion-mnist',
+    matches: (p) => p.spec === DATASET_NAMES.fashionMnist,
     load: async (_spec, split, o) => {
       const folder = o.fashionMnistFolder ?? FASHION_MNIST_FOLDER;
       if ((await pathKind(folder)) !== 'folder') {

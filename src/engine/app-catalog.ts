@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Catalog } from '../shared/api.js';
-import { FASHION_MNIST_FOLDER } from './data/datasets.js';
+import { DATASET_NAMES, FASHION_MNIST_FOLDER } from './data/datasets.js';
 import { BUILTIN_MODELS } from './models/builtin.js';
 import { architectureCatalog } from './models/catalog.js';
 import { SYNTHESIS_METHODS } from './synthesis/registry.js';
@@ -22,12 +22,12 @@ export function buildCatalog(inputShape: [number, number, number], numClasses: n
     })),
     datasets: [
       {
-        name: 'mnist-digits',
+        name: DATASET_NAMES.mnistDigits,
         description: '2,000 real handwritten digits held out from the built-in example (built in)',
         available: true,
       },
       {
-        name: 'fashion-mnist',
+        name: DATASET_NAMES.fashionMnist,
         description: existsSync(FASHION_MNIST_FOLDER)
           ? 'Fashion-MNIST test split, 10,000 clothing images'
           : `Fashion-MNIST test split: not installed (on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist)`,
