@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PNG } from 'pngjs';
@@ -15,9 +15,15 @@ interface BuilderConfig {
   extraMetadata: { main: string };
   electronFuses?: Record<string, boolean>;
   directories: { buildResources: string };
-  linux: { target: string[]; icon: string };
-  win: { target: string[]; icon: string };
-  mac: { target: string[]; icon: string };
+  linux: { target: string[]; icon: string; files?: string[] };
+  win: { target: string[]; icon: string; files?: string[] };
+  mac: { target: string[]; icon: string; files?: string[] };
+}
+
+/** A glob as electron-builder reads it (`**` any path, `*` within one folder), as a RegExp. */
+function globRegExp(glob: string): RegExp {
+  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${escaped.replace(/\*\*/g, '\0').replace(/\*/g, '[^/]*').replace(/\0/g, '.*')}$`);
 }
 
 const config = JSON.parse(readFileSync('electron-builder.json', 'utf8')) as BuilderConfig;
@@ -107,6 +113,21 @@ describe('installer configuration (electron-builder cannot run here without the 
     expect(config.files).toEqual(expect.arrayContaining(['out/**', 'examples/**', 'package.json']));
     expect(config.files).toEqual(expect.arrayContaining(['!**/*.map', '!**/*.ts']));
     expect(existsSync('examples/mnist-lenet5/model.json')).toBe(true);
+  });
+
+  it("packs ONNX Runtime's native library for the installer's own system only (the package ships all five)", () => {
+    const bin = 'node_modules/onnxruntime-node/bin/napi-v6';
+    const systems = { linux: 'linux', win: 'win32', mac: 'darwin' } as const;
+    for (const [platform, own] of Object.entries(systems) as [keyof typeof systems, string][]) {
+      const excluded = config[platform].files ?? [];
+      const folders = readdirSync(bin);
+      expect(folders).toContain(own);
+      for (const folder of folders) {
+        const file = `${bin}/${folder}/x64/libonnxruntime.so.1`;
+        const left = excluded.some((pattern) => globRegExp(pattern.slice(1)).test(file));
+        expect(left, `${platform} installer, ${folder}`).toBe(folder !== own);
+      }
+    }
   });
 });
 
