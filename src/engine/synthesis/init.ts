@@ -100,15 +100,21 @@ export function clipToRange(x: tf.Tensor4D, space: InputSpace): tf.Tensor4D {
   return tf.tidy(() => {
     const low = tf.tensor1d(space.low);
     const clipped = tf.minimum(tf.maximum(x, low), tf.tensor1d(space.high)) as tf.Tensor4D;
-    const frame = space.frame;
-    if (!frame) return clipped;
-    const [h, w] = space.inputShape;
-    const inside = tf.pad(tf.ones([1, frame.height, frame.width, 1]), [
+    if (!space.frame) return clipped;
+    return tf.add(tf.mul(tf.sub(clipped, low), frameMask(space)), low) as tf.Tensor4D;
+  });
+}
+
+/** A [1, h, w, 1] mask: 1 inside the space's frame (the whole input without one), 0 outside. */
+export function frameMask(space: InputSpace): tf.Tensor4D {
+  const [h, w] = space.inputShape;
+  const frame = space.frame ?? { top: 0, left: 0, height: h, width: w };
+  return tf.tidy(() =>
+    tf.pad(tf.ones([1, frame.height, frame.width, 1]), [
       [0, 0],
       [frame.top, h - frame.height - frame.top],
       [frame.left, w - frame.width - frame.left],
       [0, 0],
-    ]);
-    return tf.add(tf.mul(tf.sub(clipped, low), inside), low) as tf.Tensor4D;
-  });
+    ]),
+  ) as tf.Tensor4D;
 }

@@ -1,6 +1,6 @@
 import { tf } from '../tf.js';
 import { Rng } from '../util/rng.js';
-import type { InputSpace } from './init.js';
+import { frameMask, type InputSpace } from './init.js';
 
 /** Image-prior settings shared by the optimising methods (beyond the paper; all off by default). */
 export interface PriorSettings {
@@ -56,13 +56,8 @@ export function pixelStatsPrior(x: tf.Tensor4D, space: InputSpace): tf.Scalar | 
   if (!space.hasDataStats) return undefined;
   return tf.tidy(() => {
     const [n, h, w] = x.shape;
-    const frame = space.frame ?? { top: 0, left: 0, height: h, width: w };
-    const inside = tf.pad(tf.ones([1, frame.height, frame.width, 1]), [
-      [0, 0],
-      [frame.top, h - frame.height - frame.top],
-      [frame.left, w - frame.width - frame.left],
-      [0, 0],
-    ]);
+    const frame = space.frame ?? { height: h, width: w };
+    const inside = frameMask(space);
     const count = n * frame.height * frame.width;
     const mean = tf.div(tf.sum(tf.mul(x, inside), [0, 1, 2]), count);
     const variance = tf.div(tf.sum(tf.mul(tf.square(tf.sub(x, mean)), inside), [0, 1, 2]), count);

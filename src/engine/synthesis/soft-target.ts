@@ -104,21 +104,20 @@ export function sampleBalancedFeatures(
   const chosen: number[][] = Array.from({ length: k }, () => []);
   const blocks: tf.Tensor2D[] = [];
   const logitRows: Float32Array[] = [];
-  let offset = 0;
+  const perBlock = count * 4;
   const MAX_BLOCKS = 8;
   for (let block = 0; block < MAX_BLOCKS && chosen.some((c, i) => c.length < wanted[i]!); block++) {
-    const z = sampleFeatures(teacher, count * 4, sigma, seed + block * 7_919);
+    const z = sampleFeatures(teacher, perBlock, sigma, seed + block * 7_919);
     const logits = tf.tidy(() => teacher.head(z));
     const values = logits.dataSync() as Float32Array;
     logits.dispose();
     blocks.push(z);
     logitRows.push(values);
-    for (let i = 0; i < count * 4; i++) {
+    for (let i = 0; i < perBlock; i++) {
       let top = 0;
       for (let c = 1; c < k; c++) if (values[i * k + c]! > values[i * k + top]!) top = c;
-      if (chosen[top]!.length < wanted[top]!) chosen[top]!.push(offset + i);
+      if (chosen[top]!.length < wanted[top]!) chosen[top]!.push(block * perBlock + i);
     }
-    offset += count * 4;
   }
   // Classes still short: the candidates whose logit for the class is closest to their top logit.
   const used = new Set(chosen.flat());
@@ -127,8 +126,8 @@ export function sampleBalancedFeatures(
     if (short <= 0) continue;
     const ranked: { index: number; gap: number }[] = [];
     logitRows.forEach((values, b) => {
-      for (let i = 0; i < values.length / k; i++) {
-        const index = b * count * 4 + i;
+      for (let i = 0; i < perBlock; i++) {
+        const index = b * perBlock + i;
         if (used.has(index)) continue;
         let top = -Infinity;
         for (let j = 0; j < k; j++) top = Math.max(top, values[i * k + j]!);
