@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { RoundPointSchema } from '../../shared/job.js';
 import type { ModelCard } from '../../shared/model-card.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { loadModel, saveModel } from '../models/io.js';
 import { tf, type tfl } from '../tf.js';
 import type { ScheduledAdam } from '../train/schedule.js';

@@ -6,9 +6,6 @@ import { tf } from '../tf.js';
 import { measureLatency, type Latency } from './latency.js';
 import { predictClasses } from './predict.js';
 
-// Classifier is a model's type (models/classifier.ts); re-exported for the folders that still import it here.
-export type { Classifier } from '../models/classifier.js';
-
 /** Everything measured about one model on one labelled set; serialised as JSON. */
 export interface Evaluation {
   dataset: { source: string; count: number; shape: ImageShape; numClasses: number; classNames?: string[] };

@@ -10,7 +10,7 @@ import type { SynthesisProgress } from '../synthesis/method.js';
 import { tf, type tfl } from '../tf.js';
 import { cosineRate, ScheduledAdam } from '../train/schedule.js';
 import { optimizeStep } from '../train/step.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import type { PlannedShard, ShardEntry, TransferSetStore } from '../transfer/store.js';
 import { Rng } from '../util/rng.js';
 import type { ShardRunner, StudentRef } from './shards.js';

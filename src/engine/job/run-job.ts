@@ -7,7 +7,7 @@ import { APP_VERSION } from '../app-info.js';
 import { currentBackend, initBackend } from '../backend/select.js';
 import { resolveDataset } from '../data/datasets.js';
 import type { LabeledImages } from '../data/types.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { evaluate } from '../eval/evaluate.js';
 import { loadClassifier, type LoadedClassifier } from '../models/classifier.js';
 import { saveModel } from '../models/io.js';

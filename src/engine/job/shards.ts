@@ -1,5 +1,5 @@
 import type { SettingValues, SettingFields } from '../../shared/settings.js';
-import type { Classifier } from '../eval/evaluate.js';
+import type { Classifier } from '../models/classifier.js';
 import type {
   StudentAwareness,
   SynthesisMethod,

@@ -2,8 +2,8 @@ import {
   FromShardWorkerSchema,
   type FromShardWorker,
   type ToShardWorker,
-} from '../../shared/worker-protocol.js';
-import { UserError } from '../errors.js';
+} from '../../shared/shard-protocol.js';
+import { UserError } from '../../shared/errors.js';
 import { forkLauncher, shardWorkerEntry, type WorkerHandle, type WorkerLauncher } from './launcher.js';
 import type { ShardRunnerContext } from './run-job.js';
 import type { ShardCallbacks, ShardRunner, ShardTask, StudentRef } from './shards.js';

@@ -1,5 +1,5 @@
 import type { SettingFields, SettingValues } from '../../shared/settings.js';
-import type { Classifier } from '../eval/evaluate.js';
+import type { Classifier } from '../models/classifier.js';
 import type { tf } from '../tf.js';
 
 /** Synthesized inputs with the teacher's outputs on them: one piece of a transfer set. */

@@ -1,4 +1,4 @@
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import type { SynthesisMethod } from './method.js';
 import { noiseMethod } from './noise.js';
 import { softTargetMethod } from './soft-target.js';

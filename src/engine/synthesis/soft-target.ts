@@ -8,7 +8,7 @@ import type { SynthesisMethod, Synthesizer } from './method.js';
 import { batchNormPrior, imagePrior, jitterer } from './priors.js';
 import type { InputLoss } from './optimize-inputs.js';
 import { runBatches } from './run-batches.js';
-import type { Classifier } from '../eval/evaluate.js';
+import type { Classifier } from '../models/classifier.js';
 import { splitTeacher, type TeacherNet } from './teacher-net.js';
 
 const FIELDS = {

@@ -1,5 +1,5 @@
 import type { ImageShape, Preprocessing } from '../data/types.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { tf, tfl } from '../tf.js';
 import { inputSpace, type InputSpace } from './init.js';
 

@@ -1,6 +1,6 @@
 import { RECOMMENDED_METHOD_SETTINGS } from '../../shared/recommended.js';
 import type { SettingValues } from '../../shared/settings.js';
-import type { Classifier } from '../eval/evaluate.js';
+import type { Classifier } from '../models/classifier.js';
 import { tf } from '../tf.js';
 import { Rng } from '../util/rng.js';
 import { sampleDirichlet } from './dirichlet.js';
