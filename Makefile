@@ -7,8 +7,11 @@ CLI := node bin/distill-studio.js
 
 .PHONY: demo test install chromium datasets app example-teacher fashion-teacher bench clean
 
+# onnxruntime-node ships its CPU binaries in the npm package; on Linux x64 its install script would
+# also download the CUDA provider from NuGet, which this app neither needs nor can reach offline.
+# ONNXRUNTIME_NODE_INSTALL=skip (its documented switch) skips that download.
 $(NODE_MODULES_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund
+	ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 	@touch $@
 
 install: $(NODE_MODULES_STAMP)
