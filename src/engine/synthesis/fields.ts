@@ -105,4 +105,22 @@ export const SHARED_FIELDS = {
     description:
       "When the teacher's images are smaller than its input and padded (28x28 in 32x32), keep the padding of every synthesized image black, as in every real input, instead of letting synthesis paint it.",
   },
+  coarse: {
+    kind: 'number',
+    default: 1,
+    min: 1,
+    max: 8,
+    integer: true,
+    advanced: true,
+    description:
+      'Coarse-to-fine synthesis: optimise the images at 1/coarse of the input resolution (shown to the teacher enlarged) for the first part of the steps, so they take shapes before details; 1 = off.',
+  },
+  coarseShare: {
+    kind: 'number',
+    default: 0.5,
+    min: 0,
+    max: 1,
+    advanced: true,
+    description: 'Share of the steps spent at the coarse resolution when coarse > 1 (1 = all of them).',
+  },
 } as const satisfies Record<string, SettingField>;

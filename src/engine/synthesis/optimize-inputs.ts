@@ -19,10 +19,22 @@ export interface OptimizeOptions {
   decay?: boolean;
   /** Fraction of a blurred copy mixed into the images after each step (blurImages); 0 = off. */
   blur?: number;
+  /**
+   * Coarse-to-fine synthesis: the first `share` of the iterations optimise the images at
+   * 1/`factor` of the input's resolution, shown to the loss upsampled bilinearly, so those steps
+   * can only paint shapes, not fine texture; the rest refine them at full resolution. Absent or
+   * factor 1: full resolution throughout.
+   */
+  coarse?: CoarseSettings;
   /** Report the loss parts every this many iterations (and at the end). */
   reportEvery?: number;
   onReport?: (iteration: number, losses: Record<string, number>) => void;
   signal?: AbortSignal;
+}
+
+export interface CoarseSettings {
+  factor: number;
+  share: number;
 }
 
 /**
@@ -38,12 +50,65 @@ export async function optimizeInputs(
   loss: (x: tf.Tensor4D) => InputLoss,
   options: OptimizeOptions,
 ): Promise<{ inputs: tf.Tensor4D; losses: Record<string, number> }> {
+  const coarseSteps = coarseIterations(options);
+  if (coarseSteps === 0) return optimizeFrom(space, start, loss, options, 1);
+  const factor = options.coarse?.factor ?? 1;
+  const [, h, w] = start.shape;
+  const small = tf.tidy(() => downsample(start, factor));
+  const enlarge = (z: tf.Tensor4D): tf.Tensor4D =>
+    clipToRange(tf.image.resizeBilinear(z, [h, w], true), space);
+  const coarseSpace = {
+    ...space,
+    inputShape: [small.shape[1], small.shape[2], small.shape[3]],
+  } as InputSpace;
+  let rough: { inputs: tf.Tensor4D; losses: Record<string, number> };
+  try {
+    rough = await optimizeFrom(
+      { ...coarseSpace, frame: undefined },
+      small,
+      (z) => loss(enlarge(z)),
+      { ...options, iterations: coarseSteps, blur: 0 },
+      1,
+    );
+  } finally {
+    small.dispose();
+  }
+  const image = tf.tidy(() => enlarge(rough.inputs));
+  rough.inputs.dispose();
+  if (coarseSteps >= options.iterations) return { inputs: image, losses: rough.losses };
+  try {
+    return await optimizeFrom(space, image, loss, options, coarseSteps + 1);
+  } finally {
+    image.dispose();
+  }
+}
+
+/** How many of the iterations run at coarse resolution (0 when coarse synthesis is off). */
+export function coarseIterations(options: Pick<OptimizeOptions, 'iterations' | 'coarse'>): number {
+  const coarse = options.coarse;
+  if (!coarse || coarse.factor <= 1 || coarse.share <= 0) return 0;
+  return Math.min(options.iterations, Math.max(1, Math.round(options.iterations * coarse.share)));
+}
+
+/** Images at 1/factor resolution (average of each factor x factor block, partial blocks at the edges). */
+function downsample(x: tf.Tensor4D, factor: number): tf.Tensor4D {
+  return tf.avgPool(x, factor, factor, 'same');
+}
+
+/** The Adam loop from iteration `first` to options.iterations, on images `start` in `space`. */
+async function optimizeFrom(
+  space: InputSpace,
+  start: tf.Tensor4D,
+  loss: (x: tf.Tensor4D) => InputLoss,
+  options: OptimizeOptions,
+  first: number,
+): Promise<{ inputs: tf.Tensor4D; losses: Record<string, number> }> {
   const x = tf.variable(start, true);
   const optimizer = new ScheduledAdam(options.learningRate);
   const reportEvery = options.reportEvery ?? 10;
   let losses: Record<string, number> = {};
   try {
-    for (let iteration = 1; iteration <= options.iterations; iteration++) {
+    for (let iteration = first; iteration <= options.iterations; iteration++) {
       if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
       if (options.decay) {
         optimizer.setLearningRate(cosineRate(options.learningRate, iteration - 1, options.iterations));

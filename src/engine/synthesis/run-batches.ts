@@ -2,7 +2,7 @@ import { tf } from '../tf.js';
 import type { InputSpace } from './init.js';
 import { jsDivergence } from './losses.js';
 import type { StudentAwareness, SynthesizeOptions, TransferBatch } from './method.js';
-import { optimizeInputs, type InputLoss } from './optimize-inputs.js';
+import { optimizeInputs, type CoarseSettings, type InputLoss } from './optimize-inputs.js';
 
 /** What a method prepares for one batch: starting images, optional targets and loss. */
 export interface BatchPlan {
@@ -24,6 +24,8 @@ export interface BatchRunner {
   decay?: boolean;
   /** Blur mixed into the images after each pixel step (0 = off). */
   blur?: number;
+  /** Coarse-to-fine synthesis (optimizeInputs); absent: full resolution throughout. */
+  coarse?: CoarseSettings;
 }
 
 /**
@@ -61,6 +63,7 @@ export async function runBatches(
           learningRate: runner.learningRate,
           decay: runner.decay ?? false,
           blur: runner.blur ?? 0,
+          ...(runner.coarse ? { coarse: runner.coarse } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
           onReport: (iteration, current) =>
             options.onProgress?.({

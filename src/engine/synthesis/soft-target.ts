@@ -169,6 +169,7 @@ function create(classifier: Classifier, settings: Settings): Synthesizer {
     learningRate: settings.learningRate,
     decay: settings.decay,
     blur: settings.blur,
+    coarse: { factor: settings.coarse, share: settings.coarseShare },
   };
   return {
     synthesize: (count, seed, options) =>

@@ -101,6 +101,7 @@ function create(classifier: Classifier, settings: Settings) {
     learningRate: settings.learningRate,
     decay: settings.decay,
     blur: settings.blur,
+    coarse: { factor: settings.coarse, share: settings.coarseShare },
   };
   return {
     synthesize: async (count: number, seed: number, options = {}) => {

@@ -4,7 +4,7 @@ import { initBackend } from '../../../src/engine/backend/select.js';
 import { loadClassifier, type LoadedClassifier } from '../../../src/engine/models/classifier.js';
 import { buildPreset } from '../../../src/engine/models/presets.js';
 import { framedSpace, initialInputs } from '../../../src/engine/synthesis/init.js';
-import { optimizeInputs } from '../../../src/engine/synthesis/optimize-inputs.js';
+import { coarseIterations, optimizeInputs } from '../../../src/engine/synthesis/optimize-inputs.js';
 import { getSynthesisMethod, SYNTHESIS_METHODS } from '../../../src/engine/synthesis/registry.js';
 import {
   sampleBalancedFeatures,
@@ -288,6 +288,77 @@ describe('synthesis methods', () => {
     expect(await moved(false)).toBeCloseTo(0.2, 3);
     // Cosine from 0.01 down: sum over steps 0..19 of 0.01 * (0.01 + 0.99 * (1 + cos(pi t / 20)) / 2) = 0.106.
     expect(await moved(true)).toBeCloseTo(0.106, 3);
+  });
+
+  it('coarse-to-fine: the coarse steps paint only smooth images; the fine steps then add detail', async () => {
+    const net = splitTeacher(teacher);
+    // A linear loss with a random high-frequency weight: full-resolution steps follow its sign
+    // pixel by pixel (a speckled image), coarse steps can only follow its 8x8 block averages.
+    const weight = tf.randomNormal([2, 32, 32, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const variation = (x: tf.Tensor4D): number =>
+      tf.tidy(() => {
+        const dy = tf.sub(
+          tf.slice(x, [0, 1, 0, 0], [-1, 31, -1, -1]),
+          tf.slice(x, [0, 0, 0, 0], [-1, 31, -1, -1]),
+        );
+        return tf.mean(tf.abs(dy)).dataSync()[0] ?? NaN;
+      });
+    const run = async (coarse?: { factor: number; share: number }) => {
+      const begin = tf.fill([2, 32, 32, 1], 0.5) as tf.Tensor4D;
+      const reported: number[] = [];
+      const loss = (x: tf.Tensor4D) => {
+        const total = tf.sum(tf.mul(x, weight)) as tf.Scalar;
+        return { total, parts: { total: tf.clone(total) } };
+      };
+      const out = await optimizeInputs(net.space, begin, loss, {
+        iterations: 20,
+        learningRate: 0.05,
+        reportEvery: 5,
+        onReport: (iteration) => reported.push(iteration),
+        ...(coarse ? { coarse } : {}),
+      });
+      const result = { tv: variation(out.inputs), loss: out.losses.total ?? NaN, reported };
+      tf.dispose([begin, out.inputs]);
+      return result;
+    };
+    const full = await run();
+    const coarse = await run({ factor: 4, share: 1 });
+    const half = await run({ factor: 4, share: 0.5 });
+    weight.dispose();
+    expect(coarse.tv).toBeLessThan(full.tv / 3);
+    expect(half.tv).toBeGreaterThan(coarse.tv);
+    expect(half.tv).toBeLessThan(full.tv);
+    // Every run lowers the loss from its start (0.5 everywhere) and reports its steps in order.
+    for (const r of [full, coarse, half]) {
+      expect(r.reported.at(-1)).toBe(20);
+      expect(r.reported).toEqual([...r.reported].sort((a, b) => a - b));
+    }
+    expect(coarseIterations({ iterations: 20, coarse: { factor: 4, share: 0.5 } })).toBe(10);
+    expect(coarseIterations({ iterations: 20, coarse: { factor: 1, share: 0.5 } })).toBe(0);
+    expect(coarseIterations({ iterations: 3, coarse: { factor: 2, share: 0.01 } })).toBe(1);
+  });
+
+  it('coarse-to-fine keeps the frame black and the soft-target images reproducible', async () => {
+    const method = getSynthesisMethod('soft-target');
+    const make = () =>
+      method
+        .create(
+          teacher,
+          resolveSettings(method.fields, {
+            iterations: 8,
+            batchSize: 4,
+            frame: true,
+            coarse: 2,
+            coarseShare: 0.5,
+          }).settings,
+        )
+        .synthesize(4, 9);
+    const first = await make();
+    const low = Math.fround(splitTeacher(teacher).space.low[0]!);
+    for (let i = 0; i < 4; i++) {
+      for (let c = 0; c < 32; c++) expect(first.inputs[i * 1024 + c]).toBe(low);
+    }
+    expect((await make()).inputs).toEqual(first.inputs);
   });
 
   it('noise: unoptimised images labelled by the teacher', async () => {
