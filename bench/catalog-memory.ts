@@ -6,7 +6,7 @@
  *   /usr/bin/time -f "%M KB peak" node --import tsx bench/catalog-memory.ts "[256,256,3]"
  */
 import { initBackend } from '../src/engine/backend/select.js';
-import { architectureCatalog } from '../src/engine/models/catalog.js';
+import { architectureCatalog } from '../src/engine/models/architecture-catalog.js';
 
 await initBackend({ force: 'wasm' });
 const shape = JSON.parse(process.argv[2] ?? '[32,32,1]') as [number, number, number];

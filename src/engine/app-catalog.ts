@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Catalog } from '../shared/api.js';
 import { DATASET_NAMES, FASHION_MNIST_FOLDER } from './data/datasets.js';
 import { BUILTIN_MODELS } from './models/builtin.js';
-import { architectureCatalog } from './models/catalog.js';
+import { architectureCatalog } from './models/architecture-catalog.js';
 import { SYNTHESIS_METHODS } from './synthesis/registry.js';
 
 /** Everything the app offers to choose from, measured for one teacher shape. */

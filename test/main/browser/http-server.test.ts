@@ -7,10 +7,10 @@ import {
   startBrowserServer,
   type BrowserServer,
   type ServedServices,
-} from '../../src/main/browser/http-server.js';
-import type { AppEvent } from '../../src/shared/api.js';
-import { APP_CSP } from '../../src/shared/csp.js';
-import { call, makeServices } from './helpers.js';
+} from '../../../src/main/browser/http-server.js';
+import type { AppEvent } from '../../../src/shared/api.js';
+import { APP_CSP } from '../../../src/shared/csp.js';
+import { call, makeServices } from '../helpers.js';
 
 const closers: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
