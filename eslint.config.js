@@ -1,6 +1,8 @@
 // @ts-check
 import js from '@eslint/js';
+import svelte from 'eslint-plugin-svelte';
 import tseslint from 'typescript-eslint';
+import svelteConfig from './svelte.config.js';
 
 /** Imports each runtime folder may not use (see docs/architecture.md). */
 const nodeOnly = ['node:*', 'fs', 'path', 'os', 'child_process', 'worker_threads'];
@@ -9,6 +11,16 @@ export default tseslint.config(
   { ignores: ['out/**', 'dist/**', 'node_modules/**', 'bench/results/**', 'coverage/**', 'test-results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  ...svelte.configs.recommended,
+  {
+    // <script lang="ts"> in components is parsed by typescript-eslint, so the same rules hold there.
+    files: ['**/*.svelte', '**/*.svelte.ts'],
+    languageOptions: {
+      parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'], svelteConfig },
+    },
+    // Names are checked by svelte-check against the browser's library (tsconfig.web.json), as for .ts files.
+    rules: { 'no-undef': 'off' },
+  },
   {
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
@@ -40,7 +52,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/renderer/**/*.ts'],
+    files: ['src/renderer/**/*.ts', 'src/renderer/**/*.svelte'],
     rules: {
       'no-restricted-imports': [
         'error',
