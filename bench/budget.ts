@@ -19,7 +19,7 @@
  * labelled by the stored answer or by the teacher), --mixup F, --flip F, --fade F
  * (fractions of each batch blended, mirrored or faded, labelled by the teacher) and
  * --set NAME=VALUE change single
- * settings (named in the run's key). --workers 2 runs synthesis in two
+ * settings (named in the run's key); --tag NAME adds a word to the key (e.g. which teacher). --workers 2 runs synthesis in two
  * worker processes, as `distill` does on this machine, and --pipelined
  * lets them make the next round while the student trains (run it alone).
  */
@@ -53,6 +53,7 @@ const { values } = parseArgs({
     flip: { type: 'string' },
     fade: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
+    tag: { type: 'string' },
     gather: { type: 'boolean', default: false },
   },
 });
@@ -169,6 +170,7 @@ async function runOne(): Promise<void> {
     ...(values.flip !== undefined ? [`flip${values.flip}`] : []),
     ...(values.fade !== undefined ? [`fade${values.fade}`] : []),
     ...Object.entries(sets).map(([k, v]) => `${k}=${v}`),
+    ...(values.tag !== undefined ? [values.tag] : []),
   ].join(',');
   const key = `${datasetName}-${settingsName}-${budgetSeconds}s-seed${seed}`;
   const file = path.join(RUNS_DIR, `${key.replace(/[^a-zA-Z0-9,=.-]/g, '_')}.json`);

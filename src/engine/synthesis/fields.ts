@@ -80,6 +80,15 @@ export const SHARED_FIELDS = {
     description:
       'Shift the images by up to this many pixels at random at each step, so features must not depend on exact positions; 0 = off.',
   },
+  dark: {
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 100_000,
+    advanced: true,
+    description:
+      'Weight of a prior pulling every pixel toward black (the mean distance above a black pixel), so what the teacher does not need stays dark background, as in digit and clothing photographs; 0 = off.',
+  },
   pixelStats: {
     kind: 'number',
     default: 0,

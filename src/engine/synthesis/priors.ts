@@ -9,13 +9,16 @@ export interface PriorSettings {
   jitter: number;
   /** Weight of pixelStatsPrior (absent: 0). */
   pixelStats?: number;
+  /** Weight of darknessPrior (absent: 0). */
+  dark?: number;
 }
 
 /**
  * Total variation (mean absolute difference of neighbouring pixels) and
  * mean squared value of the images, weighted: natural images are smooth and
  * mostly near the data mean, noise is neither (DeepInversion's priors).
- * With `space`, adds the recorded-statistics prior (pixelStatsPrior) at weight `pixelStats`.
+ * With `space`, adds the recorded-statistics prior (pixelStatsPrior) at weight `pixelStats` and
+ * the pull toward black (darknessPrior) at weight `dark`.
  * Returns undefined when every weight is 0, so the paper's loss is unchanged.
  */
 export function imagePrior(
@@ -24,12 +27,25 @@ export function imagePrior(
   space?: InputSpace,
 ): tf.Scalar | undefined {
   const statsWeight = settings.pixelStats ?? 0;
-  const stats = statsWeight > 0 && space ? pixelStatsPrior(x, space) : undefined;
-  const smooth = settings.tv === 0 && settings.l2 === 0 ? undefined : smoothnessPrior(x, settings);
-  if (!stats) return smooth;
+  const darkWeight = settings.dark ?? 0;
+  const terms: tf.Scalar[] = [];
+  if (settings.tv !== 0 || settings.l2 !== 0) terms.push(smoothnessPrior(x, settings));
   // Intermediates stay for the gradient; the caller's scope (tidy or the optimizer's) frees them.
-  const weighted = tf.mul(stats, statsWeight) as tf.Scalar;
-  return smooth ? (tf.add(smooth, weighted) as tf.Scalar) : weighted;
+  const stats = statsWeight > 0 && space ? pixelStatsPrior(x, space) : undefined;
+  if (stats) terms.push(tf.mul(stats, statsWeight) as tf.Scalar);
+  if (darkWeight > 0 && space) terms.push(tf.mul(darknessPrior(x, space), darkWeight) as tf.Scalar);
+  if (terms.length <= 1) return terms[0];
+  return tf.addN(terms) as tf.Scalar;
+}
+
+/**
+ * The mean distance of the pixels above black (images are clipped to the valid range, so every
+ * pixel is at or above it): an L1 pull toward black whose gradient is the same for every pixel,
+ * so only pixels the teacher's answer needs are lit, on a dark background. The L2 prior pulls
+ * toward the data mean instead, which for digits and clothing is a grey no real image has.
+ */
+export function darknessPrior(x: tf.Tensor4D, space: InputSpace): tf.Scalar {
+  return tf.tidy(() => tf.mean(tf.sub(x, tf.tensor1d(space.low))) as tf.Scalar);
 }
 
 function smoothnessPrior(x: tf.Tensor4D, settings: PriorSettings): tf.Scalar {

@@ -1,6 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/engine/backend/select.js';
-import { blurImages, imagePrior, jitterer, pixelStatsPrior } from '../../../src/engine/synthesis/priors.js';
+import {
+  blurImages,
+  darknessPrior,
+  imagePrior,
+  jitterer,
+  pixelStatsPrior,
+} from '../../../src/engine/synthesis/priors.js';
 import { tf } from '../../../src/engine/tf.js';
 import { Rng } from '../../../src/engine/util/rng.js';
 
@@ -169,5 +175,28 @@ describe('pixelStatsPrior', () => {
     expect(pixelStatsPrior(x, { ...space, hasDataStats: false })).toBeUndefined();
     expect(imagePrior(x, { tv: 0, l2: 0, jitter: 0, pixelStats: 2 })).toBeUndefined();
     tf.dispose([x, prior, withSmooth]);
+  });
+});
+
+describe('darknessPrior', () => {
+  it('is the mean distance above black per channel, by hand, with the same gradient at every pixel', async () => {
+    const before = tf.memory().numTensors;
+    // Two channels whose black pixels sit at -1 and -2; one flat 2x2 image (no variation).
+    const space = { inputShape: [2, 2, 2] as [number, number, number], low: [-1, -2], high: [3, 3] };
+    const x = tf.tensor4d([0, -2, 0, -2, 0, -2, 0, -2], [1, 2, 2, 2]);
+    // Distances above black: 1 (channel 0) and 0 (channel 1) at every pixel -> mean 0.5.
+    const prior = darknessPrior(x, space);
+    expect((await prior.data())[0]).toBeCloseTo(0.5, 6);
+    const gradient = tf.grad((v) => darknessPrior(v as tf.Tensor4D, space))(x);
+    expect(Array.from(await gradient.data())).toEqual(new Array<number>(8).fill(1 / 8));
+    // Inside imagePrior (called in a tidy scope, as synthesis does): weighted and added to the
+    // other terms (here L2: mean of 0 and 4 = 2); without a space it cannot apply.
+    const combined = tf.tidy(() => imagePrior(x, { tv: 1, l2: 1, jitter: 0, dark: 4 }, space)!);
+    expect((await combined.data())[0]).toBeCloseTo(2 + 4 * 0.5, 5);
+    const alone = tf.tidy(() => imagePrior(x, { tv: 0, l2: 0, jitter: 0, dark: 4 }, space)!);
+    expect((await alone.data())[0]).toBeCloseTo(2, 5);
+    expect(imagePrior(x, { tv: 0, l2: 0, jitter: 0, dark: 4 })).toBeUndefined();
+    tf.dispose([x, prior, gradient, combined, alone]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
