@@ -1,5 +1,3 @@
-import { existsSync, promises as fs } from 'node:fs';
-import path from 'node:path';
 import type { DistillSettings, RoundPoint, RoundsSettings } from '../../shared/job.js';
 import type { ModelCard } from '../../shared/model-card.js';
 import { restoreCheckpoint, saveCheckpoint } from '../distill/checkpoint.js';
@@ -13,50 +11,9 @@ import { optimizeStep } from '../train/step.js';
 import { UserError } from '../../shared/errors.js';
 import type { PlannedShard, ShardEntry, TransferSetStore } from '../transfer/store.js';
 import { Rng } from '../util/rng.js';
+import { ImagePool } from './image-pool.js';
 import type { ShardRunner, StudentRef } from './shards.js';
-
-/** The growing transfer set in memory: every round's images and the teacher's logits on them. */
-export class ImagePool {
-  count = 0;
-  private inputs: Float32Array;
-  private logits: Float32Array;
-
-  constructor(
-    readonly pixelsPerImage: number,
-    readonly numClasses: number,
-  ) {
-    this.inputs = new Float32Array(0);
-    this.logits = new Float32Array(0);
-  }
-
-  add(batch: { count: number; inputs: Float32Array; logits: Float32Array }): void {
-    const needed = this.count + batch.count;
-    if (needed * this.pixelsPerImage > this.inputs.length) {
-      const capacity = Math.max(needed, this.count * 2);
-      const inputs = new Float32Array(capacity * this.pixelsPerImage);
-      inputs.set(this.inputs.subarray(0, this.count * this.pixelsPerImage));
-      const logits = new Float32Array(capacity * this.numClasses);
-      logits.set(this.logits.subarray(0, this.count * this.numClasses));
-      this.inputs = inputs;
-      this.logits = logits;
-    }
-    this.inputs.set(
-      batch.inputs.subarray(0, batch.count * this.pixelsPerImage),
-      this.count * this.pixelsPerImage,
-    );
-    this.logits.set(batch.logits.subarray(0, batch.count * this.numClasses), this.count * this.numClasses);
-    this.count = needed;
-  }
-
-  /** The images and logits held, as views (valid until the next add). */
-  data(): { count: number; inputs: Float32Array; logits: Float32Array } {
-    return {
-      count: this.count,
-      inputs: this.inputs.subarray(0, this.count * this.pixelsPerImage),
-      logits: this.logits.subarray(0, this.count * this.numClasses),
-    };
-  }
-}
+import { StudentSnapshots } from './student-snapshots.js';
 
 export interface RoundsOptions {
   rounds: RoundsSettings;
@@ -349,52 +306,4 @@ function roundShards(store: TransferSetStore, round: number, perRound: number): 
 /** A saved student for student-aware synthesis, with the disagreement term's settings. */
 function studentRef(folder: string, plan: RoundsSettings): StudentRef {
   return { folder, weight: plan.disagreement, temperature: plan.disagreementTemperature };
-}
-
-/**
- * Copies of the student after each round, kept until the round they make
- * images for is on disk (a pipelined round uses the student of two rounds
- * before, which the checkpoint no longer holds). A copy is made right after
- * the checkpoint; one lost to a kill in between is made again from the
- * checkpoint, which then still holds that round's student.
- */
-class StudentSnapshots {
-  constructor(
-    private readonly dir: string,
-    private readonly checkpointDir: string,
-  ) {}
-
-  private path(round: number): string {
-    return path.join(this.dir, `round-${round}`);
-  }
-
-  /** Copies the checkpoint's student as the student after `round`. */
-  async keep(round: number): Promise<void> {
-    const target = this.path(round);
-    await fs.mkdir(this.dir, { recursive: true });
-    const tmp = `${target}.tmp`;
-    await fs.rm(tmp, { recursive: true, force: true });
-    await fs.cp(path.join(this.checkpointDir, 'student'), tmp, { recursive: true });
-    await fs.rm(target, { recursive: true, force: true });
-    await fs.rename(tmp, target);
-  }
-
-  /** The folder of the student after `round`; `checkpointed` is the round the checkpoint holds. */
-  async folder(round: number, checkpointed: number): Promise<string> {
-    if (existsSync(path.join(this.path(round), 'model.json'))) return this.path(round);
-    if (round === checkpointed) {
-      await this.keep(round);
-      return this.path(round);
-    }
-    throw new UserError(
-      'CHECKPOINT_DAMAGED',
-      `The student after round ${round}, needed to make the next images, is missing from ${this.dir}`,
-      'Delete the checkpoint folder of the run; the job will restart its rounds from the images on disk',
-    );
-  }
-
-  /** Drops the student after `round` once the images it was kept for are on disk. */
-  async release(round: number): Promise<void> {
-    if (round >= 1) await fs.rm(this.path(round), { recursive: true, force: true });
-  }
 }

@@ -18,7 +18,8 @@ import { getSynthesisMethod } from '../synthesis/registry.js';
 import { writeFileAtomic } from '../util/atomic-fs.js';
 import { agreementOn } from './agreement.js';
 import { EventThrottle } from './events.js';
-import { PIPELINE_FILES, roundPipeline, twoStagePipeline, type PipelineContext } from './pipelines.js';
+import { PIPELINE_FILES, twoStagePipeline, type PipelineContext } from './pipelines.js';
+import { roundPipeline } from './round-pipeline.js';
 import type { ShardRunner } from './shards.js';
 
 /** What runs a job needs from its host (the CLI, a worker process, a test). */

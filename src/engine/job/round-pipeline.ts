@@ -1,0 +1,147 @@
+import path from 'node:path';
+import type { RoundsSettings } from '../../shared/job.js';
+import { inputSpace } from '../synthesis/init.js';
+import type { tf } from '../tf.js';
+import { RateMeter } from '../train/progress.js';
+import {
+  averageMetrics,
+  drawGrid,
+  GRID_EVERY_MS,
+  heldBackImages,
+  MAX_ROUNDS,
+  openStore,
+  PIPELINE_FILES,
+  studentMetric,
+  type PipelineContext,
+  type PipelineOutcome,
+} from './pipelines.js';
+import { runRounds } from './rounds.js';
+import { ShardsInProcess, type ShardRunner } from './shards.js';
+
+/**
+ * The round pipeline (rounds.ts) with a time budget: held-back images first
+ * when there is no test set (agreement on them is the student's measure),
+ * then rounds of synthesis and student steps until the budget is spent.
+ */
+export async function roundPipeline(
+  context: PipelineContext,
+  plan: RoundsSettings,
+): Promise<PipelineOutcome> {
+  const { spec, host, events, method, settings, teacher, student } = context;
+  const held = await heldBackImages(context);
+  // A round is split into shards of at most one synthesis batch, so worker processes can share
+  // it; the split depends on the settings only, never on the number of workers.
+  const batch = typeof settings.batchSize === 'number' ? settings.batchSize : plan.imagesPerRound;
+  const shardsPerRound = Math.ceil(plan.imagesPerRound / Math.max(1, batch));
+  const shardSize = Math.ceil(plan.imagesPerRound / shardsPerRound);
+  const store = await openStore(
+    context,
+    PIPELINE_FILES.transfer,
+    shardSize * shardsPerRound * MAX_ROUNDS,
+    shardSize,
+    spec.seed,
+  );
+  const runner: ShardRunner =
+    host.shardRunner?.({ spec, method, settings, teacher, transferDir: store.dir }) ??
+    new ShardsInProcess(method, teacher, settings, store.dir);
+  const budget = plan.maxRounds > 0 ? `${plan.maxRounds} rounds` : `${Math.round(plan.budgetSeconds)} s`;
+  events.emit({
+    type: 'stage',
+    stage: 'rounds',
+    message: `Rounds of ${plan.imagesPerRound} images by ${method.title} and ${plan.studentSteps} student steps, for ${budget}`,
+  });
+  const meter = new RateMeter(0);
+  let images = 0;
+  // Synthesis overlaps training (pipelined, in workers): its time is the shards' own, summed.
+  let shardSeconds = 0;
+  const started = performance.now();
+  let lastGrid = -Infinity;
+  const inFlight = new Map<number, number>();
+  const outcome = await runRounds(student, {
+    rounds: plan,
+    distill: spec.distill,
+    space: inputSpace(teacher),
+    teacher: (x) => teacher.model.apply(x, { training: false }) as tf.Tensor2D,
+    seed: spec.seed,
+    runner,
+    store,
+    shardsPerRound,
+    checkpointDir: path.join(context.runDir, PIPELINE_FILES.checkpoint),
+    snapshotDir: path.join(context.runDir, PIPELINE_FILES.students),
+    card: context.card,
+    metric: studentMetric(context, held),
+    ...(host.signal ? { signal: host.signal } : {}),
+    ...(host.stop ? { stop: host.stop } : {}),
+    onSynthesis: (index, p) => {
+      inFlight.set(index, p.done + (p.iteration / Math.max(1, p.iterations)) * p.batch);
+      const made = [...inFlight.values()].reduce((a, b) => a + b, 0);
+      events.emit({
+        type: 'progress',
+        stage: 'synthesize',
+        step: made,
+        total: shardSize * shardsPerRound,
+        losses: p.losses,
+        samplesPerSecond: meter.rate(images + made),
+        etaSeconds: null,
+      });
+    },
+    onShard: (round, entry) => {
+      images += entry.count;
+      shardSeconds += entry.seconds;
+      events.emit({
+        type: 'checkpoint',
+        stage: 'synthesize',
+        message: `round ${round}: ${entry.count} images saved`,
+      });
+    },
+    onTraining: (_round, step, steps, loss) =>
+      events.emit({
+        type: 'progress',
+        stage: 'distill',
+        step,
+        total: steps,
+        losses: { distillation: loss },
+        samplesPerSecond: 0,
+        etaSeconds: null,
+      }),
+    onRound: async (point, pool) => {
+      inFlight.clear();
+      events.emit({
+        type: 'round',
+        point,
+        metricName: context.metricName,
+        budgetSeconds: plan.budgetSeconds,
+      });
+      if (performance.now() - lastGrid >= (host.samplesEveryMs ?? GRID_EVERY_MS)) {
+        lastGrid = performance.now();
+        await drawGrid(context, pool.data());
+      }
+    },
+  }).finally(() => runner.close?.());
+  const set = outcome.pool.data();
+  const diagnostics = await drawGrid(context, set);
+  const last = outcome.curve.at(-1);
+  return {
+    held,
+    diagnostics,
+    synthesis: {
+      synthesisSeconds: shardSeconds,
+      // Images made per second of this run's wall time.
+      samplesPerSecond: images / Math.max(1e-9, (performance.now() - started) / 1000),
+      metrics: averageMetrics(store),
+    },
+    distillation: {
+      seconds: outcome.trainingSeconds,
+      resumedFromEpoch: outcome.resumedFromRound,
+      lossPerEpoch: outcome.curve.map((p) => p.loss),
+      metricPerEpoch: outcome.curve.map((p) => p.metric),
+    },
+    rounds: {
+      count: outcome.rounds,
+      budgetSeconds: plan.budgetSeconds,
+      seconds: last?.seconds ?? outcome.seconds,
+      stoppedEarly: outcome.stoppedEarly,
+      curve: outcome.curve,
+    },
+  };
+}
