@@ -242,5 +242,7 @@ export const JobResultSchema = z.object({
   /** Student accuracy divided by teacher accuracy, when measured. */
   accuracyRatio: z.number().nullable(),
   warnings: z.array(z.string()),
+  /** What the method's settings decided for this teacher (e.g. whether the pull toward black applied). */
+  notes: z.array(z.string()).optional(),
 });
 export type JobResult = z.infer<typeof JobResultSchema>;

@@ -122,6 +122,8 @@ export async function runJob(input: unknown, host: JobHost): Promise<JobResult> 
       metricName: test ? 'test accuracy' : 'hold-out agreement',
       ...(test ? { test } : {}),
     };
+    const notes = method.notes?.(teacher, settings) ?? [];
+    for (const note of notes) events.emit({ type: 'log', level: 'info', message: note });
     const made = spec.rounds ? await roundPipeline(context, spec.rounds) : await twoStagePipeline(context);
     const { held, diagnostics, card, metricName } = { ...made, ...context };
     const k = teacher.numClasses;
@@ -188,6 +190,7 @@ export async function runJob(input: unknown, host: JobHost): Promise<JobResult> 
       holdoutAgreement,
       accuracyRatio: evaluation ? evaluation.student.accuracy / evaluation.teacher.accuracy : null,
       warnings,
+      ...(notes.length > 0 ? { notes } : {}),
     };
     const resultFile = path.join(runDir, RUN_FILES.result);
     await writeFileAtomic(resultFile, JSON.stringify(result, null, 2) + '\n');

@@ -89,6 +89,14 @@ export const SHARED_FIELDS = {
     description:
       'Weight of a prior pulling every pixel toward black (the mean distance above a black pixel), so what the teacher does not need stays dark background, as in digit and clothing photographs; 0 = off.',
   },
+  background: {
+    kind: 'choice',
+    default: 'auto',
+    choices: ['auto', 'dark', 'any'],
+    advanced: true,
+    description:
+      "Where the pull toward black (dark) applies: auto when the pixel mean the teacher's preprocessing records says its training images were mostly black (below 0.35 in every channel, as for handwritten digits and clothing photographed on black), dark always, any never.",
+  },
   pixelStats: {
     kind: 'number',
     default: 0,

@@ -72,4 +72,6 @@ export interface SynthesisMethod<F extends SettingFields = SettingFields> {
   recommended: Partial<SettingValues<F>>;
   /** Binds the method to a teacher; throws UserError if this teacher cannot be used. */
   create(teacher: Classifier, settings: SettingValues<F>): Synthesizer;
+  /** What the settings decide for this teacher that the user should know (one sentence each, for the log). */
+  notes?(teacher: Classifier, settings: SettingValues<F>): string[];
 }

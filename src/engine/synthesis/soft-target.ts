@@ -5,7 +5,7 @@ import { SHARED_FIELDS } from './fields.js';
 import { framedSpace, initialInputs, type InitKind } from './init.js';
 import { klToTargets } from './losses.js';
 import type { SynthesisMethod, Synthesizer } from './method.js';
-import { batchNormPrior, imagePrior, jitterer } from './priors.js';
+import { batchNormPrior, darkDecision, imagePrior, jitterer } from './priors.js';
 import type { InputLoss } from './optimize-inputs.js';
 import { runBatches } from './run-batches.js';
 import type { Classifier } from '../models/classifier.js';
@@ -158,6 +158,7 @@ function create(classifier: Classifier, settings: Settings): Synthesizer {
   const space = settings.frame
     ? framedSpace(teacher.space, classifier.preprocessing.sourceShape)
     : teacher.space;
+  const priors = { ...settings, dark: darkDecision(settings, classifier.preprocessing).weight };
   const tau = settings.temperature;
   const klWeight = settings.scaleKl ? tau * tau : 1;
   const useNorms = settings.bn > 0 && teacher.normStats.length > 0;
@@ -199,7 +200,7 @@ function create(classifier: Classifier, settings: Settings): Synthesizer {
             const kl = tf.mul(klToTargets(targets, logits, tau), klWeight) as tf.Scalar;
             const activation = tf.mean(tf.abs(h)) as tf.Scalar;
             const total = tf.sub(kl, tf.mul(activation, settings.lambdaA)) as tf.Scalar;
-            const prior = imagePrior(x, settings, space);
+            const prior = imagePrior(x, priors, space);
             const seen = { input, logits };
             const parts: Record<string, tf.Scalar> = { kl, activation };
             let all = total;
@@ -228,4 +229,5 @@ export const softTargetMethod: SynthesisMethod<typeof FIELDS> = {
   needsDenseHead: true,
   recommended: RECOMMENDED_METHOD_SETTINGS['soft-target'] as Partial<Settings>,
   create,
+  notes: (classifier, settings) => [darkDecision(settings, classifier.preprocessing).note ?? []].flat(),
 };

@@ -8,7 +8,7 @@ import { SHARED_FIELDS } from './fields.js';
 import { framedSpace, initialInputs, type InitKind } from './init.js';
 import { crossEntropyToTargets } from './losses.js';
 import type { SynthesisMethod } from './method.js';
-import { imagePrior, jitterer } from './priors.js';
+import { darkDecision, imagePrior, jitterer } from './priors.js';
 import type { InputLoss } from './optimize-inputs.js';
 import { runBatches } from './run-batches.js';
 import { splitTeacher } from './teacher-net.js';
@@ -92,6 +92,7 @@ function create(classifier: Classifier, settings: Settings) {
   const space = settings.frame
     ? framedSpace(teacher.space, classifier.preprocessing.sourceShape)
     : teacher.space;
+  const priors = { ...settings, dark: darkDecision(settings, classifier.preprocessing).weight };
   const similarity = classSimilarity(teacher.logitsKernel());
   const runner = {
     space,
@@ -122,7 +123,7 @@ function create(classifier: Classifier, settings: Settings) {
             const input = jitter(x);
             const logits = teacher.model.apply(input) as tf.Tensor2D;
             const ce = crossEntropyToTargets(targets, logits, settings.temperature);
-            const prior = imagePrior(x, settings, space);
+            const prior = imagePrior(x, priors, space);
             const seen = { input, logits };
             return prior
               ? { total: tf.add(ce, prior) as tf.Scalar, parts: { crossEntropy: ce, prior }, seen }
@@ -144,4 +145,5 @@ export const zskdMethod: SynthesisMethod<typeof FIELDS> = {
   recommended: (RECOMMENDED_METHOD_SETTINGS['zskd'] ?? {}) as Partial<Settings>,
   needsDenseHead: true,
   create,
+  notes: (classifier, settings) => [darkDecision(settings, classifier.preprocessing).note ?? []].flat(),
 };

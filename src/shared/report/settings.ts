@@ -22,16 +22,20 @@ function settingText(value: Setting): string {
 
 const code = (text: string): string => `<code>${escapeHtml(text)}</code>`;
 
-/** The method's settings after defaults, marking the ones the user chose. */
+/** The method's settings after defaults, marking the ones the user chose, and what they decided for this teacher. */
 function methodSettingsTable(result: JobResult): string {
   const entries = Object.entries(result.resolvedMethodSettings);
   if (entries.length === 0) return '<p class="note">This method has no settings.</p>';
   const chosen = new Set(Object.keys(result.spec.methodSettings));
-  return keyValueTable(
-    entries.map(([key, value]) => [
-      code(key),
-      `${code(settingText(value))}${chosen.has(key) ? ' <span class="note">(set for this run)</span>' : ''}`,
-    ]),
+  const notes = (result.notes ?? []).map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('');
+  return (
+    notes +
+    keyValueTable(
+      entries.map(([key, value]) => [
+        code(key),
+        `${code(settingText(value))}${chosen.has(key) ? ' <span class="note">(set for this run)</span>' : ''}`,
+      ]),
+    )
   );
 }
 

@@ -225,6 +225,28 @@ describe('synthesis methods', () => {
     expect((await make({ tv: 50, l2: 5, jitter: 2 })).inputs).toEqual(smooth.inputs);
   });
 
+  for (const name of ['soft-target', 'zskd']) {
+    it(`${name}: the pull toward black darkens the images of a digits teacher, and says so; background=any turns it off`, async () => {
+      const method = getSynthesisMethod(name);
+      const black = (0 - teacher.preprocessing.mean[0]!) / teacher.preprocessing.std[0]!;
+      const meanAboveBlack = (x: Float32Array): number => x.reduce((a, v) => a + (v - black), 0) / x.length;
+      const settingsWith = (extra: Record<string, number | string>) =>
+        resolveSettings(method.fields, { iterations: 20, batchSize: 16, init: 'smooth', ...extra }).settings;
+      const make = (extra: Record<string, number | string>) =>
+        method.create(teacher, settingsWith(extra)).synthesize(16, 3);
+      const plain = await make({});
+      const dark = await make({ dark: name === 'zskd' ? 2.5 : 1000 });
+      // The digits teacher records a mean pixel of 0.13: 'auto' applies the pull.
+      expect(meanAboveBlack(dark.inputs)).toBeLessThan(meanAboveBlack(plain.inputs) * 0.6);
+      expect(method.notes?.(teacher, settingsWith({ dark: 1000 }))).toEqual([
+        expect.stringMatching(/^Pull toward black: on/),
+      ]);
+      expect(method.notes?.(teacher, settingsWith({}))).toEqual([]);
+      const off = await make({ dark: 1000, background: 'any' });
+      expect(off.inputs).toEqual(plain.inputs);
+    });
+  }
+
   it('the frame: the padding around smaller source images stays black in the start and after every step', async () => {
     const net = splitTeacher(teacher);
     expect(teacher.preprocessing.sourceShape).toEqual([28, 28, 1]);

@@ -2,7 +2,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/engine/backend/select.js';
 import {
   blurImages,
+  darkDecision,
   darknessPrior,
+  DARK_IMAGES_MEAN,
   imagePrior,
   jitterer,
   pixelStatsPrior,
@@ -198,5 +200,36 @@ describe('darknessPrior', () => {
     expect(imagePrior(x, { tv: 0, l2: 0, jitter: 0, dark: 4 })).toBeUndefined();
     tf.dispose([x, prior, gradient, combined, alone]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('darkDecision', () => {
+  const digits = { mean: [0.131], std: [0.309] }; // mostly black images (MNIST)
+  const clothing = { mean: [0.286], std: [0.353] }; // Fashion-MNIST
+  const photos = { mean: [0.491, 0.482, 0.447], std: [0.247, 0.243, 0.262] }; // CIFAR-10
+  const unrecorded = { mean: [0, 0, 0], std: [1, 1, 1] }; // an imported file that records nothing
+
+  it('applies the pull on auto only for teachers whose recorded images were mostly black', () => {
+    expect(DARK_IMAGES_MEAN).toBeGreaterThan(0.286);
+    expect(DARK_IMAGES_MEAN).toBeLessThan(0.447);
+    const auto = { dark: 500, background: 'auto' };
+    expect(darkDecision(auto, digits)).toMatchObject({ weight: 500 });
+    expect(darkDecision(auto, digits).note).toMatch(/on .*0\.131, mostly black/);
+    expect(darkDecision(auto, clothing)).toMatchObject({ weight: 500 });
+    expect(darkDecision(auto, photos)).toMatchObject({ weight: 0 });
+    expect(darkDecision(auto, photos).note).toMatch(
+      /off .*0\.491, 0\.482, 0\.447.*background=dark forces it/,
+    );
+    expect(darkDecision(auto, unrecorded)).toMatchObject({ weight: 0 });
+    expect(darkDecision(auto, unrecorded).note).toMatch(/records no pixel statistics/);
+    // Every channel must be dark: one bright channel of three is not a black image.
+    expect(darkDecision(auto, { mean: [0.1, 0.1, 0.5], std: [0.2, 0.2, 0.2] }).weight).toBe(0);
+  });
+
+  it('dark forces it, any turns it off, and weight 0 says nothing', () => {
+    expect(darkDecision({ dark: 500, background: 'dark' }, photos)).toMatchObject({ weight: 500 });
+    expect(darkDecision({ dark: 500, background: 'dark' }, unrecorded).weight).toBe(500);
+    expect(darkDecision({ dark: 500, background: 'any' }, digits)).toEqual({ weight: 0 });
+    expect(darkDecision({ dark: 0, background: 'dark' }, digits)).toEqual({ weight: 0 });
   });
 });

@@ -149,6 +149,17 @@ describe('renderReportHtml with a labelled test set', () => {
     expect(settings).toContain('25% of each batch');
   });
 
+  it("states what the method's settings decided for this teacher, escaped", () => {
+    expect(section(html, 'settings')).not.toContain('Pull toward black');
+    const note =
+      "Pull toward black: on (weight 500; the teacher's training images had mean pixel value 0.131, mostly black)";
+    const withNotes = renderReportHtml({ ...makeResult(), notes: [note, hostile] }, {});
+    expect(JobResultSchema.parse({ ...makeResult(), notes: [note] }).notes).toEqual([note]);
+    const settings = section(withNotes, 'settings');
+    expect(settings).toContain(escapeHtml(note));
+    expect(settings).not.toContain(hostile);
+  });
+
   it('loads nothing from outside and declares a strict CSP', () => {
     expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">`);
     expect(REPORT_CSP).toBe("default-src 'none'; img-src data:; style-src 'unsafe-inline'");
