@@ -3,7 +3,7 @@
  * as an SVG for the README: one line per run, x = minutes, y = the student's
  * test accuracy after each round, the teacher's accuracy as a dashed line.
  *
- *   node --import tsx bench/budget-chart.ts --dataset mnist [--runs KEY,KEY,...]
+ *   node --import tsx bench/budget-chart.ts --dataset mnist [--run KEY --run KEY ...]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -11,7 +11,7 @@ import { escapeHtml } from '../src/shared/report/text.js';
 import { writeFileAtomic } from '../src/engine/util/atomic-fs.js';
 
 const { values } = parseArgs({
-  options: { dataset: { type: 'string', default: 'mnist' }, runs: { type: 'string' } },
+  options: { dataset: { type: 'string', default: 'mnist' }, run: { type: 'string', multiple: true } },
 });
 interface Run {
   key: string;
@@ -26,7 +26,8 @@ const label = (settings: string): string =>
   settings.replace('tv=0,l2=0,jitter=0,init=normal', 'no priors').replace(/,/g, ', ');
 const file = `bench/results/budget-${values.dataset}.json`;
 const data = JSON.parse(readFileSync(file, 'utf8')) as { teacherAccuracy: number; runs: Run[] };
-const chosen = values.runs ? new Set(values.runs.split(',')) : undefined;
+// Keys contain commas, so each run is its own --run option.
+const chosen = values.run?.length ? new Set(values.run) : undefined;
 const runs = data.runs.filter((r) => !chosen || chosen.has(r.key));
 
 const COLORS = [
