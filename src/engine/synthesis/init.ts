@@ -43,6 +43,17 @@ export function framedSpace(space: InputSpace, sourceShape: ImageShape): InputSp
   };
 }
 
+/**
+ * Whether a preprocessing normalises with statistics of the training data (a mean or standard
+ * deviation other than 0 and 1 in some channel), rather than recording nothing about the images.
+ */
+export function recordsDataStats(preprocessing: {
+  readonly mean: readonly number[];
+  readonly std: readonly number[];
+}): boolean {
+  return preprocessing.mean.some((m) => m !== 0) || preprocessing.std.some((v) => v !== 1);
+}
+
 /** The input space of a classifier from its recorded preprocessing. */
 export function inputSpace(classifier: { inputShape: ImageShape; preprocessing: Preprocessing }): InputSpace {
   const { mean, std } = classifier.preprocessing;
@@ -50,7 +61,7 @@ export function inputSpace(classifier: { inputShape: ImageShape; preprocessing: 
     inputShape: classifier.inputShape,
     low: mean.map((m, c) => (0 - m) / (std[c] ?? 1)),
     high: mean.map((m, c) => (1 - m) / (std[c] ?? 1)),
-    hasDataStats: mean.some((m) => m !== 0) || std.some((v) => v !== 1),
+    hasDataStats: recordsDataStats(classifier.preprocessing),
   };
 }
 

@@ -1,6 +1,7 @@
 import { tf } from '../tf.js';
 import { Rng } from '../util/rng.js';
-import { frameMask, type InputSpace } from './init.js';
+import type { Classifier } from '../models/classifier.js';
+import { frameMask, recordsDataStats, type InputSpace } from './init.js';
 
 /** Image-prior settings shared by the optimising methods (beyond the paper; all off by default). */
 export interface PriorSettings {
@@ -48,7 +49,7 @@ export const DARK_IMAGES_MEAN = 0.35;
 /** What the `background` setting decides for one teacher: the weight of the pull toward black, and why. */
 export interface DarkDecision {
   weight: number;
-  /** One sentence for the job's log, or undefined when the pull is off (weight 0). */
+  /** One sentence for the job's log; undefined when the setting is off (dark 0 or background any). */
   note?: string;
 }
 
@@ -70,10 +71,9 @@ export function darkDecision(
       note: `Pull toward black: on (weight ${settings.dark}, background=dark)`,
     };
   }
-  const { mean, std } = preprocessing;
-  const recorded = mean.some((m) => m !== 0) || std.some((v) => v !== 1);
+  const { mean } = preprocessing;
   const means = mean.map((m) => m.toFixed(3)).join(', ');
-  if (!recorded) {
+  if (!recordsDataStats(preprocessing)) {
     return {
       weight: 0,
       note: "Pull toward black: off (the teacher's preprocessing records no pixel statistics; set background=dark if its images are bright on black)",
@@ -89,6 +89,12 @@ export function darkDecision(
     weight: 0,
     note: `Pull toward black: off (the teacher's training images had mean pixel value ${means}, not mostly black; background=dark forces it)`,
   };
+}
+
+/** The methods' `notes`: what the `background` setting decided for this teacher, if anything. */
+export function darkNotes(teacher: Classifier, settings: { dark: number; background: string }): string[] {
+  const { note } = darkDecision(settings, teacher.preprocessing);
+  return note === undefined ? [] : [note];
 }
 
 /**
