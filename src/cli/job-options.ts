@@ -1,5 +1,6 @@
 import { formatDurationFlag, parseDuration } from '../shared/duration.js';
-import { JOB_SETTINGS, settingDefault, type JobSetting, type Pipeline } from '../shared/job-settings.js';
+import { JOB_SETTINGS } from '../shared/job-settings.js';
+import { settingDefault, type JobSetting, type Pipeline } from '../shared/setting-declaration.js';
 import { UserError } from '../shared/errors.js';
 import { numberOption } from './args.js';
 import type { OptionSpec, ParsedArgs } from './command.js';

@@ -4,169 +4,23 @@ import {
   RECOMMENDED_ROUND_DISTILL,
   RECOMMENDED_ROUNDS,
 } from './recommended.js';
+import { ROUND_SETTINGS } from './round-settings.js';
+import { settingDefault, type JobSetting, type Pipeline } from './setting-declaration.js';
 
 /**
  * The job's own settings (everything but the synthesis method's, which each
- * method declares in its `fields`), declared once: where the value lives in
- * a job, its bounds, its default in each pipeline, its words for the app and
- * its command-line flag. The job schema's bounds, the command line's options
- * and the app's defaults and form are all derived from this list, so a
- * setting added here appears everywhere.
+ * method declares in its `fields`), declared once (setting-declaration.ts
+ * says how): the round pipeline's in round-settings.ts, the others here. The
+ * job schema's bounds, the command line's options and the app's defaults and
+ * form are all derived from this list, so a setting added here appears
+ * everywhere.
  */
 
-export type Pipeline = 'rounds' | 'two-stage';
-
-/** A default that may differ between the two pipelines. */
-export type PerPipeline<T> = T | { readonly rounds: T; readonly 'two-stage': T };
-
-interface Common {
-  /** Where the value lives: top level of the job, `distill.*` or `rounds.*`. */
-  readonly group: 'job' | 'distill' | 'rounds';
-  readonly key: string;
-  /** The command line's flag, without dashes. */
-  readonly flag: string;
-  /** Words for the app's form. */
-  readonly label: string;
-  /** One sentence for the app's help text and the command line's --help. */
-  readonly description: string;
-  /** The pipelines that read it (the app shows it only for those). */
-  readonly pipelines: readonly Pipeline[];
-  /** In the app: under "Advanced settings" (true) or chosen up front (the time budget and size). */
-  readonly advanced: boolean;
-}
-
-export type JobSetting = Common &
-  (
-    | {
-        readonly kind: 'number';
-        readonly min: number;
-        readonly max: number;
-        readonly integer: boolean;
-        /** A duration: the command line takes e.g. 90s, 15m, 1h (the value is in seconds). */
-        readonly duration?: true;
-        readonly default: PerPipeline<number>;
-      }
-    | { readonly kind: 'boolean'; readonly default: PerPipeline<boolean> }
-  );
-
 const BOTH: readonly Pipeline[] = ['rounds', 'two-stage'];
-const ROUNDS: readonly Pipeline[] = ['rounds'];
 const TWO_STAGE: readonly Pipeline[] = ['two-stage'];
 
 export const JOB_SETTINGS = [
-  {
-    group: 'rounds',
-    key: 'budgetSeconds',
-    flag: 'budget',
-    label: 'Time budget',
-    description: 'Wall time the job may take; it ends within one round of it.',
-    pipelines: ROUNDS,
-    advanced: false,
-    kind: 'number',
-    min: 1,
-    max: 30 * 24 * 3600,
-    integer: false,
-    duration: true,
-    default: RECOMMENDED_ROUNDS.budgetSeconds,
-  },
-  {
-    group: 'rounds',
-    key: 'maxRounds',
-    flag: 'rounds',
-    label: 'Rounds at most',
-    description: 'Stop after this many rounds even if time is left (0 = as many as the budget allows).',
-    pipelines: ROUNDS,
-    advanced: true,
-    kind: 'number',
-    min: 0,
-    max: 100_000,
-    integer: true,
-    default: RECOMMENDED_ROUNDS.maxRounds,
-  },
-  {
-    group: 'rounds',
-    key: 'imagesPerRound',
-    flag: 'round-images',
-    label: 'Images per round',
-    description: 'Made in each round before the student trains on everything made so far.',
-    pipelines: ROUNDS,
-    advanced: true,
-    kind: 'number',
-    min: 1,
-    max: 100_000,
-    integer: true,
-    default: RECOMMENDED_ROUNDS.imagesPerRound,
-  },
-  {
-    group: 'rounds',
-    key: 'studentSteps',
-    flag: 'round-steps',
-    label: 'Student steps per round',
-    description: 'Training steps of the student after each round of images.',
-    pipelines: ROUNDS,
-    advanced: true,
-    kind: 'number',
-    min: 1,
-    max: 1_000_000,
-    integer: true,
-    default: RECOMMENDED_ROUNDS.studentSteps,
-  },
-  {
-    group: 'rounds',
-    key: 'disagreement',
-    flag: 'disagreement',
-    label: 'Disagreement weight',
-    description:
-      'From round 2, new images are steered to where the student still disagrees with the teacher (Jensen-Shannon weight; 0 = off).',
-    pipelines: ROUNDS,
-    advanced: true,
-    kind: 'number',
-    min: 0,
-    max: 10_000,
-    integer: false,
-    default: RECOMMENDED_ROUNDS.disagreement,
-  },
-  {
-    group: 'rounds',
-    key: 'disagreementTemperature',
-    flag: 'disagreement-temperature',
-    label: 'Disagreement temperature',
-    description: 'Temperature of the teacher and student answers the disagreement term compares.',
-    pipelines: ROUNDS,
-    advanced: true,
-    kind: 'number',
-    min: 0.01,
-    max: 1000,
-    integer: false,
-    default: RECOMMENDED_ROUNDS.disagreementTemperature,
-  },
-  {
-    group: 'rounds',
-    key: 'learningRateFloor',
-    flag: 'lr-floor',
-    label: 'Final learning rate',
-    description:
-      "The student's learning rate falls on a cosine over the budget to this fraction of its peak.",
-    pipelines: ROUNDS,
-    advanced: true,
-    kind: 'number',
-    min: 0,
-    max: 1,
-    integer: false,
-    default: RECOMMENDED_ROUNDS.learningRateFloor,
-  },
-  {
-    group: 'rounds',
-    key: 'pipelined',
-    flag: 'pipelined',
-    label: 'Make the next round while the student trains',
-    description:
-      "Worker processes make the next round's images (with the student of two rounds before) while the student trains: every core busy.",
-    pipelines: ROUNDS,
-    advanced: true,
-    kind: 'boolean',
-    default: RECOMMENDED_ROUNDS.pipelined,
-  },
+  ...ROUND_SETTINGS,
   {
     group: 'job',
     key: 'samples',
@@ -358,12 +212,6 @@ export function jobSetting<G extends JobSetting['group']>(group: G, key: JobSett
   return found;
 }
 
-/** A setting's default in `pipeline` (a boolean for boolean settings, else a number). */
-export function settingDefault(setting: JobSetting, pipeline: Pipeline): number | boolean {
-  const d = setting.default;
-  return typeof d === 'object' ? d[pipeline] : d;
-}
-
 /** The values of every setting of a group (declared for some pipeline) at their defaults in `pipeline`. */
 export function groupDefaults(
   group: JobSetting['group'],
@@ -373,17 +221,4 @@ export function groupDefaults(
   return Object.fromEntries(
     settings.filter((s) => s.group === group).map((s) => [s.key, settingDefault(s, pipeline)]),
   );
-}
-
-/** Checks one value against its declaration; returns the problem in words, or null. */
-export function settingProblem(setting: JobSetting, value: unknown): string | null {
-  if (setting.kind === 'boolean') return typeof value === 'boolean' ? null : 'must be on or off';
-  const kind = setting.integer ? 'a whole number' : 'a number';
-  const ok =
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    value >= setting.min &&
-    value <= setting.max &&
-    (!setting.integer || Number.isInteger(value));
-  return ok ? null : `must be ${kind} from ${setting.min} to ${setting.max}`;
 }

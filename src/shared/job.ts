@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { jobSetting, type JobSetting, type JobSettingKey } from './job-settings.js';
+import { jobSetting, type JobSettingKey } from './job-settings.js';
+import type { JobSetting } from './setting-declaration.js';
 
 /**
  * The job protocol: one typed request (a JobSpec) and a stream of typed

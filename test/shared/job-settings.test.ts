@@ -11,7 +11,8 @@ import {
   writeSetting,
 } from '../../src/renderer/src/lib/job-form.js';
 import { DistillSettingsSchema, JobSpecSchema, RoundsSettingsSchema } from '../../src/shared/job.js';
-import { JOB_SETTINGS, settingDefault, type JobSetting } from '../../src/shared/job-settings.js';
+import { JOB_SETTINGS } from '../../src/shared/job-settings.js';
+import { settingDefault, type JobSetting } from '../../src/shared/setting-declaration.js';
 
 /** A setting that does not exist, declared the way a new one would be. */
 const WARMUP: JobSetting = {

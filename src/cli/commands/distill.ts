@@ -2,7 +2,7 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { formatCount, formatDuration, formatPercent } from '../../shared/format.js';
 import { JobSpecSchema, type JobEvent, type JobSpec } from '../../shared/job.js';
-import type { Pipeline } from '../../shared/job-settings.js';
+import type { Pipeline } from '../../shared/setting-declaration.js';
 import { startingMethodSettings } from '../../shared/recommended.js';
 import { UserError } from '../../shared/errors.js';
 import { runJob } from '../../engine/job/run-job.js';

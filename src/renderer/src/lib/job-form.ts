@@ -1,9 +1,5 @@
-import {
-  JOB_SETTINGS,
-  settingDefault,
-  type JobSetting,
-  type Pipeline,
-} from '../../../shared/job-settings.js';
+import { JOB_SETTINGS } from '../../../shared/job-settings.js';
+import { settingDefault, type JobSetting, type Pipeline } from '../../../shared/setting-declaration.js';
 import type { ProjectSetup } from '../../../shared/project.js';
 
 /**
