@@ -237,26 +237,3 @@ export function modelStats(model: tfl.LayersModel): ModelStats {
   stats.flopsPerImage = 2 * stats.macsPerImage;
   return stats;
 }
-
-const UNITS = [
-  { value: 1e12, suffix: 'T' },
-  { value: 1e9, suffix: 'G' },
-  { value: 1e6, suffix: 'M' },
-  { value: 1e3, suffix: 'k' },
-] as const;
-
-/**
- * A count in three significant digits with a k/M/G/T suffix, for people:
- * 61706 -> "61.7k", 11173962 -> "11.2M", 556000000 -> "556M", 950 -> "950".
- */
-export function formatCount(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  const sign = n < 0 ? '-' : '';
-  const abs = Math.abs(n);
-  for (const unit of UNITS) {
-    // Round first, so 999,960 becomes "1M" rather than "1000k".
-    const scaled = Number((abs / unit.value).toPrecision(3));
-    if (scaled >= 1) return `${sign}${scaled}${unit.suffix}`;
-  }
-  return `${sign}${Number(abs.toPrecision(3))}`;
-}

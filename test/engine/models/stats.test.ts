@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildPreset } from '../../../src/engine/models/presets.js';
-import { formatCount, modelStats } from '../../../src/engine/models/stats.js';
+import { modelStats } from '../../../src/engine/models/stats.js';
 import { tf, tfl } from '../../../src/engine/tf.js';
 import { guardTensorLeaks } from '../leak-guard.js';
 
@@ -195,23 +195,5 @@ describe('modelStats', () => {
     using(loaded, () => {
       expect(modelStats(loaded)).toEqual(expected);
     });
-  });
-});
-
-describe('formatCount', () => {
-  it.each([
-    [0, '0'],
-    [950, '950'],
-    [999.6, '1k'],
-    [61_706, '61.7k'],
-    [15_738, '15.7k'],
-    [999_960, '1M'],
-    [11_173_962, '11.2M'],
-    [556_000_000, '556M'],
-    [1_113_696_256, '1.11G'],
-    [2.5e12, '2.5T'],
-    [-1500, '-1.5k'],
-  ])('%d -> %s', (n, text) => {
-    expect(formatCount(n)).toBe(text);
   });
 });
