@@ -43,3 +43,5 @@ export const ImageShapeSchema = z.tuple([
   side,
   z.number().int().min(1).max(LIMITS.inputChannels, `Images have at most ${LIMITS.inputChannels} channels`),
 ]);
+
+export type ImageShape = z.infer<typeof ImageShapeSchema>;

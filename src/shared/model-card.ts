@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import { ImageShapeSchema } from './limits.js';
 
-export { ImageShapeSchema } from './limits.js';
-
 /** How raw pixels become model inputs (see engine data/types.ts). */
 export const PreprocessingSchema = z.object({
   sourceShape: ImageShapeSchema,
@@ -41,5 +39,4 @@ export const ModelCardSchema = z.object({
 });
 
 export type ModelCard = z.infer<typeof ModelCardSchema>;
-export type ImageShape = z.infer<typeof ImageShapeSchema>;
 export type Preprocessing = z.infer<typeof PreprocessingSchema>;

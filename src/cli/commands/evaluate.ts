@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { formatBytes, formatCount, formatDuration } from '../../shared/format.js';
-import { resolveDataset } from '../../engine/data/datasets.js';
+import { DATASET_NAMES, resolveDataset } from '../../engine/data/datasets.js';
 import { UserError } from '../../shared/errors.js';
 import { evaluate } from '../../engine/eval/evaluate.js';
 import { loadClassifier } from '../../engine/models/classifier.js';
@@ -14,7 +14,7 @@ const options = {
     type: 'string',
     value: 'DATASET',
     description: 'Labelled test data: mnist-digits, fashion-mnist, or a path.',
-    default: 'mnist-digits',
+    default: DATASET_NAMES.mnistDigits,
   },
   split: {
     type: 'string',
@@ -58,7 +58,7 @@ export const evaluateCommand: Command = {
     const teacherRef = stringOption(args, 'teacher');
     const teacher = teacherRef ? await loadClassifier(teacherRef) : undefined;
     try {
-      const data = await resolveDataset(stringOption(args, 'data', options.data) ?? 'mnist-digits', split);
+      const data = await resolveDataset(stringOption(args, 'data', options.data) ?? DATASET_NAMES.mnistDigits, split);
       const bar = progress('evaluate');
       const result = await evaluate(subject, data, {
         ...(teacher ? { teacher } : {}),

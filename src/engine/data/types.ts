@@ -1,6 +1,7 @@
-import type { ImageShape } from '../../shared/model-card.js';
+import type { ImageShape } from '../../shared/limits.js';
 
-export type { ImageShape, Preprocessing } from '../../shared/model-card.js';
+export type { ImageShape } from '../../shared/limits.js';
+export type { Preprocessing } from '../../shared/model-card.js';
 
 /**
  * A labelled image set held in memory as raw pixels (0..255, NHWC, row
