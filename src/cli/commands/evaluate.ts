@@ -58,7 +58,10 @@ export const evaluateCommand: Command = {
     const teacherRef = stringOption(args, 'teacher');
     const teacher = teacherRef ? await loadClassifier(teacherRef) : undefined;
     try {
-      const data = await resolveDataset(stringOption(args, 'data', options.data) ?? DATASET_NAMES.mnistDigits, split);
+      const data = await resolveDataset(
+        stringOption(args, 'data', options.data) ?? DATASET_NAMES.mnistDigits,
+        split,
+      );
       const bar = progress('evaluate');
       const result = await evaluate(subject, data, {
         ...(teacher ? { teacher } : {}),
