@@ -9,6 +9,7 @@ import {
   ProjectSetupSchema,
   RunIdSchema,
   RunRecordSchema,
+  RunStatusSchema,
   TeacherChoiceSchema,
 } from './project.js';
 
@@ -127,7 +128,7 @@ export const API = {
         teacher: z.string().nullable(),
         student: z.string(),
         runs: z.number().int(),
-        lastStatus: z.string().nullable(),
+        lastStatus: RunStatusSchema.nullable(),
       }),
     ),
   },

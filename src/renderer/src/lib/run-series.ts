@@ -1,4 +1,4 @@
-import type { JobEvent, RoundPoint } from '../../../shared/job.js';
+import type { JobEvent, RoundPoint, Stage } from '../../../shared/job.js';
 
 /** The round pipeline's course so far, from its 'rounds' stage and 'round' events. */
 export interface RoundSeries {
@@ -23,7 +23,7 @@ export interface RunSeries {
   metric: { name: string; points: { x: number; y: number }[] } | null;
   /** Present once the run is in the round pipeline. */
   rounds: RoundSeries | null;
-  stage: string | null;
+  stage: Stage | null;
   step: number;
   total: number;
   samplesPerSecond: number;

@@ -1,6 +1,13 @@
-/** The words the app shows for a run's stage and status. Numbers are written by src/shared/format.ts. */
+import type { Stage } from '../../../shared/job.js';
+import type { RunStatus } from '../../../shared/project.js';
 
-export const STAGE_WORDS: Record<string, string> = {
+/**
+ * The words the app shows for a run's stage and status: one entry for every
+ * value the job and project schemas allow (a new one without words is a type
+ * error). Numbers are written by src/shared/format.ts.
+ */
+
+export const STAGE_WORDS: Readonly<Record<Stage, string>> = {
   prepare: 'Preparing',
   synthesize: 'Synthesizing the transfer set',
   distill: 'Training the student',
@@ -9,7 +16,7 @@ export const STAGE_WORDS: Record<string, string> = {
   report: 'Writing the report',
 };
 
-export const STATUS_WORDS: Record<string, string> = {
+export const STATUS_WORDS: Readonly<Record<RunStatus, string>> = {
   running: 'Running',
   done: 'Finished',
   failed: 'Failed',
