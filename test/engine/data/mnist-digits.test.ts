@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadMnistDigits, stratifiedSplit } from '../../../src/engine/data/mnist-digits.js';
+import { digitsFromJson, loadMnistDigits, stratifiedSplit } from '../../../src/engine/data/mnist-digits.js';
 import type { LabeledImages } from '../../../src/engine/data/types.js';
 import { expectSameBytes, expectUserError } from './helpers.js';
 
@@ -101,5 +101,22 @@ describe('mnist-digits', () => {
       /1\.5/,
     );
     await expectUserError(() => loadMnistDigits({ split: 'train', seed: -1 }), 'SPLIT_INVALID', /-1/);
+  });
+
+  it("reads a file of the package's format, with any spacing, and names what is damaged in one that is not", async () => {
+    const image = Array.from({ length: 784 }, (_, i) => [0, 0.2, 0.624, 0.992, 1][i % 5]);
+    const text = `{ "data" : [ ${image.join(' ,\n ')} ] }\n`;
+    expect(Array.from(digitsFromJson(text, 'x.json'))).toEqual(image.map((v) => Math.round(v! * 255)));
+    const ok = image.join(',');
+    await expectUserError(
+      () => digitsFromJson(`[${ok}]`, 'a.json'),
+      'DATA_DAMAGED',
+      'a.json',
+      /not \{"data"/,
+    );
+    await expectUserError(() => digitsFromJson(`{"data":[${ok},-1]}`, 'b.json'), 'DATA_DAMAGED', /no number/);
+    await expectUserError(() => digitsFromJson(`{"data":[${ok};1]}`, 'c.json'), 'DATA_DAMAGED', /unexpected/);
+    await expectUserError(() => digitsFromJson(`{"data":[${ok},1]}`, 'd.json'), 'DATA_DAMAGED', /785 values/);
+    await expectUserError(() => digitsFromJson('{"data":[]}', 'e.json'), 'DATA_DAMAGED', /0 values/);
   });
 });
