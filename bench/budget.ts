@@ -16,7 +16,7 @@
  * disagreement term), zskd-rounds, noise-rounds; --disagreement W,
  * --round-steps N, --round-images N, --lr RATE and --temperature TAU (the
  * student's), --shift stored|relabel (random shifts of the student's images,
- * labelled by the stored answer or by the teacher), --mixup F, --flip F, --fade F
+ * labelled by the stored answer or by the teacher), --mixup F, --flip F, --fade F, --soften F
  * (fractions of each batch blended, mirrored or faded, labelled by the teacher) and
  * --set NAME=VALUE change single
  * settings (named in the run's key); --tag NAME adds a word to the key (e.g. which teacher). --workers 2 runs synthesis in two
@@ -52,6 +52,7 @@ const { values } = parseArgs({
     mixup: { type: 'string' },
     flip: { type: 'string' },
     fade: { type: 'string' },
+    soften: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
     tag: { type: 'string' },
     gather: { type: 'boolean', default: false },
@@ -169,6 +170,7 @@ async function runOne(): Promise<void> {
     ...(values.mixup !== undefined ? [`mixup${values.mixup}`] : []),
     ...(values.flip !== undefined ? [`flip${values.flip}`] : []),
     ...(values.fade !== undefined ? [`fade${values.fade}`] : []),
+    ...(values.soften !== undefined ? [`soften${values.soften}`] : []),
     ...Object.entries(sets).map(([k, v]) => `${k}=${v}`),
     ...(values.tag !== undefined ? [values.tag] : []),
   ].join(',');
@@ -199,6 +201,7 @@ async function runOne(): Promise<void> {
       mixup: Number(values.mixup ?? 0),
       flip: Number(values.flip ?? 0),
       fade: Number(values.fade ?? 0),
+      soften: Number(values.soften ?? 0),
     },
     testData: dataset!.data,
     seed,

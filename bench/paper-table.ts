@@ -8,7 +8,7 @@
  *   node --import tsx bench/paper-table.ts [--datasets mnist,fashion] [--samples 6000]
  *       [--iterations 200] [--epochs 60] [--workers 2] [--methods soft-target,zskd,noise]
  *       [--extra-budget fashion:24000x300] [--tag NAME] [--set NAME=VALUE ...]
- *       [--augment on|off] [--relabel on|off] [--mixup F] [--fade F]   (distillation, as in `distill`)
+ *       [--augment on|off] [--relabel on|off] [--mixup F] [--fade F] [--soften F]   (distillation, as in `distill`)
  *       [--settings paper|recommended]   (each method's starting settings, as in `distill`)
  */
 import { existsSync } from 'node:fs';
@@ -48,6 +48,7 @@ const { values } = parseArgs({
     relabel: { type: 'string', default: 'off' },
     mixup: { type: 'string', default: '0' },
     fade: { type: 'string', default: '0' },
+    soften: { type: 'string', default: '0' },
     settings: { type: 'string', default: 'paper' },
   },
 });
@@ -81,6 +82,7 @@ const distillSettings = {
   mixup: Number(values.mixup),
   flip: 0,
   fade: Number(values.fade),
+  soften: Number(values.soften),
 };
 
 for (const name of (values.datasets ?? '').split(',').filter(Boolean)) {

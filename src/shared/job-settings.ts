@@ -200,6 +200,21 @@ export const JOB_SETTINGS = [
     integer: false,
     default: RECOMMENDED_DISTILL.fade,
   },
+  {
+    group: 'distill',
+    key: 'soften',
+    flag: 'soften',
+    label: 'Softened images (training)',
+    description:
+      'Share of each batch blurred into smooth shapes, labelled by the teacher (0 = off; synthesized images are sharp textures).',
+    pipelines: BOTH,
+    advanced: true,
+    kind: 'number',
+    min: 0,
+    max: 1,
+    integer: false,
+    default: RECOMMENDED_DISTILL.soften,
+  },
 ] as const satisfies readonly JobSetting[];
 
 type Declared = (typeof JOB_SETTINGS)[number];

@@ -36,6 +36,8 @@ export const DistillSettingsSchema = z.object({
   flip: declaredNumber('distill', 'flip').default(0),
   /** Fraction of each batch faded toward the data mean, labelled by the teacher. 0 = off. */
   fade: declaredNumber('distill', 'fade').default(0),
+  /** Fraction of each batch blurred (softened), labelled by the teacher. 0 = off. */
+  soften: declaredNumber('distill', 'soften').default(0),
 });
 export type DistillSettings = z.infer<typeof DistillSettingsSchema>;
 

@@ -28,7 +28,14 @@ export const RECOMMENDED_METHOD_SETTINGS: Readonly<
  * teacher-labelled blends of two images, --mixup 0.5, 76.6%). Shifts, relabelling, flips,
  * blends and fading stay available.
  */
-export const RECOMMENDED_DISTILL = { augment: false, relabel: false, mixup: 0, fade: 0, flip: 0 } as const;
+export const RECOMMENDED_DISTILL = {
+  augment: false,
+  relabel: false,
+  mixup: 0,
+  fade: 0,
+  flip: 0,
+  soften: 0,
+} as const;
 
 /**
  * Distillation in rounds: random shifts of up to 2 pixels, each shifted image labelled by the

@@ -69,6 +69,7 @@ export const TINY_SETUP = {
     mixup: 0,
     flip: 0,
     fade: 0,
+    soften: 0,
   },
   testData: 'mnist-digits',
   rounds: null,

@@ -71,7 +71,7 @@ export async function distill(
   const stepsPerEpoch = Math.ceil(data.count / settings.batchSize);
   const totalSteps = stepsPerEpoch * settings.epochs;
   if (needsTeacher(settings) && !options.teacher) {
-    throw new Error('distill: relabel, mixup and fade need the teacher (options.teacher)');
+    throw new Error('distill: relabel, flip, mixup, fade and soften need the teacher (options.teacher)');
   }
   const optimizer = new ScheduledAdam(settings.learningRate);
   const variables = student.trainableWeights.map((v) => v.read() as tf.Variable);

@@ -136,3 +136,69 @@ export function flipBatch(
     }
   });
 }
+
+/** Blur strengths of a softened image: sigma uniform in this range, in pixels. */
+export const SOFTEN_SIGMA = { min: 0.5, max: 2 } as const;
+
+/**
+ * Softens a `fraction` of the images of a flat NHWC batch, in place: a
+ * Gaussian blur with sigma uniform in SOFTEN_SIGMA (edges repeated), each
+ * channel alone. Synthesized images are sharp textures; softened ones show
+ * the teacher smooth shapes, closer to real photographs of objects, for it
+ * to label. Returns how many were softened.
+ */
+export function softenBatch(
+  batch: Float32Array,
+  count: number,
+  shape: readonly [number, number, number],
+  fraction: number,
+  rng: Rng,
+): number {
+  if (fraction <= 0) return 0;
+  const [h, w, c] = shape;
+  const size = h * w * c;
+  const row = new Float32Array(size);
+  return rewriteSome(count, fraction, rng, (b) => {
+    const sigma = SOFTEN_SIGMA.min + (SOFTEN_SIGMA.max - SOFTEN_SIGMA.min) * rng.next();
+    const kernel = gaussianKernel(sigma);
+    const image = batch.subarray(b * size, (b + 1) * size);
+    blurAxis(image, row, kernel, h, w, c, 'x');
+    blurAxis(row, image, kernel, h, w, c, 'y');
+  });
+}
+
+/** Weights of a normalised 1-D Gaussian of radius ceil(2 sigma), centre first. */
+function gaussianKernel(sigma: number): Float32Array {
+  const radius = Math.ceil(2 * sigma);
+  const weights = Float32Array.from({ length: radius + 1 }, (_, d) =>
+    Math.exp((-d * d) / (2 * sigma * sigma)),
+  );
+  const total = weights.reduce((sum, v, d) => sum + (d === 0 ? v : 2 * v), 0);
+  return weights.map((v) => v / total);
+}
+
+/** One pass of a separable blur along x or y, from `src` into `dst` (HWC images, edges repeated). */
+function blurAxis(
+  src: Float32Array,
+  dst: Float32Array,
+  kernel: Float32Array,
+  h: number,
+  w: number,
+  c: number,
+  axis: 'x' | 'y',
+): void {
+  const radius = kernel.length - 1;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let k = 0; k < c; k++) {
+        let sum = 0;
+        for (let d = -radius; d <= radius; d++) {
+          const yy = axis === 'y' ? Math.min(h - 1, Math.max(0, y + d)) : y;
+          const xx = axis === 'x' ? Math.min(w - 1, Math.max(0, x + d)) : x;
+          sum += (kernel[Math.abs(d)] ?? 0) * (src[(yy * w + xx) * c + k] ?? 0);
+        }
+        dst[(y * w + x) * c + k] = sum;
+      }
+    }
+  }
+}

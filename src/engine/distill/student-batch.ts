@@ -2,7 +2,7 @@ import type { DistillSettings } from '../../shared/job.js';
 import type { InputSpace } from '../synthesis/init.js';
 import { tf } from '../tf.js';
 import type { Rng } from '../util/rng.js';
-import { blendBatch, fadeBatch, flipBatch, gatherBatch, shiftedBatch } from './shift.js';
+import { blendBatch, fadeBatch, flipBatch, gatherBatch, shiftedBatch, softenBatch } from './shift.js';
 
 /** Synthesized images (normalised NHWC) and the teacher's logits on them. */
 export interface TransferData {
@@ -12,19 +12,24 @@ export interface TransferData {
 }
 
 /** How a student batch is drawn from the transfer set: shifts, blends and fading, and who labels them. */
-export type BatchAugmentation = Pick<DistillSettings, 'augment' | 'relabel' | 'mixup' | 'fade' | 'flip'>;
+export type BatchAugmentation = Pick<
+  DistillSettings,
+  'augment' | 'relabel' | 'mixup' | 'fade' | 'flip' | 'soften'
+>;
 
 /** Largest random shift, in pixels per axis, of an augmented image. */
 export const MAX_SHIFT = 2;
 
 /** Whether these settings ever ask the teacher to label a batch (so it must be at hand). */
 export function needsTeacher(settings: BatchAugmentation): boolean {
-  return settings.relabel || settings.mixup > 0 || settings.fade > 0 || settings.flip > 0;
+  return (
+    settings.relabel || settings.mixup > 0 || settings.fade > 0 || settings.flip > 0 || settings.soften > 0
+  );
 }
 
 /**
  * One student batch: images `indices` of the transfer set, shifted, mirrored,
- * blended and faded as the settings ask (random draws from `rng`), with their
+ * blended, faded and softened as the settings ask (random draws from `rng`), with their
  * targets. Changed images are labelled by the teacher, since its stored
  * answer holds for the image it was made for only; unchanged ones (and
  * shifted ones without `relabel`) take the stored logits.
@@ -46,12 +51,13 @@ export function studentBatch(
   const changed =
     flipBatch(pixels, indices.length, space.inputShape, settings.flip, rng) +
     blendBatch(pixels, indices.length, size, settings.mixup, rng) +
-    fadeBatch(pixels, indices.length, size, settings.fade, rng);
+    fadeBatch(pixels, indices.length, size, settings.fade, rng) +
+    softenBatch(pixels, indices.length, space.inputShape, settings.soften, rng);
   const x = tf.tensor4d(pixels, [indices.length, h, w, c]);
   const ask = changed > 0 || (settings.relabel && settings.augment);
   if (ask && !teacher) {
     x.dispose();
-    throw new Error('studentBatch: relabel, flip, mixup and fade need the teacher');
+    throw new Error('studentBatch: relabel, flip, mixup, fade and soften need the teacher');
   }
   const t =
     ask && teacher

@@ -20,7 +20,15 @@ export interface RoundsOptions {
   /** Batch size, peak learning rate, temperature and augmentation of the student's steps. */
   distill: Pick<
     DistillSettings,
-    'batchSize' | 'learningRate' | 'temperature' | 'augment' | 'relabel' | 'mixup' | 'flip' | 'fade'
+    | 'batchSize'
+    | 'learningRate'
+    | 'temperature'
+    | 'augment'
+    | 'relabel'
+    | 'mixup'
+    | 'flip'
+    | 'fade'
+    | 'soften'
   >;
   /** The input space of the images (shape, and the value of a black pixel for shifts). */
   space: InputSpace;
@@ -79,7 +87,7 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
   const [h, w, c] = store.manifest().inputShape;
   const k = store.manifest().numClasses;
   if (needsTeacher(distill) && !options.teacher) {
-    throw new Error('runRounds: relabel, mixup and fade need the teacher (options.teacher)');
+    throw new Error('runRounds: relabel, flip, mixup, fade and soften need the teacher (options.teacher)');
   }
   const pool = new ImagePool(h * w * c, k);
   const optimizer = new ScheduledAdam(distill.learningRate);

@@ -86,6 +86,10 @@ export function settingsSection(result: JobResult): string {
       d.flip > 0 ? `${formatCount(d.flip * 100)}% of each batch` : 'off',
     ],
     ['Faded images (teacher-labelled)', d.fade > 0 ? `${formatCount(d.fade * 100)}% of each batch` : 'off'],
+    [
+      'Softened images (teacher-labelled)',
+      d.soften > 0 ? `${formatCount(d.soften * 100)}% of each batch` : 'off',
+    ],
   ]);
   const run = keyValueTable([
     ['Seed', code(String(spec.seed))],

@@ -111,6 +111,7 @@ describe('distill with teacher-labelled augmentation', () => {
     mixup: 0.5,
     flip: 0,
     fade: 0.25,
+    soften: 0,
   };
   const card: ModelCard = {
     format: 'distill-studio/model',

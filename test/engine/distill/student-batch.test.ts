@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/engine/backend/select.js';
 import { studentBatch, type BatchAugmentation } from '../../../src/engine/distill/student-batch.js';
+import { softenBatch } from '../../../src/engine/distill/shift.js';
 import type { InputSpace } from '../../../src/engine/synthesis/init.js';
 import { tf } from '../../../src/engine/tf.js';
 import { Rng } from '../../../src/engine/util/rng.js';
@@ -17,7 +18,7 @@ const data = {
   inputs: Float32Array.from({ length: count * 16 }, (_, j) => Math.floor(j / 16) + (j % 16) / 16),
   logits: Float32Array.from({ length: count * 3 }, (_, j) => j),
 };
-const plain: BatchAugmentation = { augment: false, relabel: false, mixup: 0, fade: 0, flip: 0 };
+const plain: BatchAugmentation = { augment: false, relabel: false, mixup: 0, fade: 0, flip: 0, soften: 0 };
 /** A stand-in teacher whose answer depends on the image: its sum, mean and first pixel. */
 const teacher = (x: tf.Tensor4D): tf.Tensor2D => {
   const flat = tf.reshape(x, [x.shape[0], 16]);
@@ -98,8 +99,34 @@ describe('studentBatch', () => {
     expect(() => draw({ ...plain, flip: 1 }, 3, false)).toThrow(/need the teacher/);
   });
 
+  it('softens images by a blur that keeps flat areas and smooths edges, labelled by the teacher', () => {
+    const b = draw({ ...plain, soften: 1 });
+    const original = draw(plain).xs;
+    // Total variation (sum of neighbour differences) of each 4x4 image.
+    const tv = (image: number[]): number =>
+      image.reduce((sum, v, i) => {
+        const right = i % 4 < 3 ? Math.abs(v - image[i + 1]!) : 0;
+        const down = i < 12 ? Math.abs(v - image[i + 4]!) : 0;
+        return sum + right + down;
+      }, 0);
+    for (let img = 0; img < 3; img++) {
+      const before = original.slice(img * 16, img * 16 + 16);
+      const after = b.xs.slice(img * 16, img * 16 + 16);
+      expect(tv(after)).toBeLessThan(tv(before));
+      // A weighted mean of neighbours: never outside the image's own range.
+      expect(Math.min(...after)).toBeGreaterThanOrEqual(Math.min(...before) - 1e-6);
+      expect(Math.max(...after)).toBeLessThanOrEqual(Math.max(...before) + 1e-6);
+    }
+    expect(b.t).toEqual(b.ask);
+    expect(() => draw({ ...plain, soften: 1 }, 3, false)).toThrow(/need the teacher/);
+    // A flat image stays flat.
+    const flat = new Float32Array(32).fill(0.25);
+    expect(softenBatch(flat, 2, [4, 4, 1], 1, new Rng(1))).toBe(2);
+    for (const v of flat) expect(v).toBeCloseTo(0.25, 6);
+  });
+
   it('draws the same batch for the same seed', () => {
-    const settings = { augment: true, relabel: true, mixup: 0.5, fade: 0.5, flip: 0.5 };
+    const settings = { augment: true, relabel: true, mixup: 0.5, fade: 0.5, flip: 0.5, soften: 0.5 };
     expect(draw(settings, 9).xs).toEqual(draw(settings, 9).xs);
     expect(draw(settings, 9).xs).not.toEqual(draw(settings, 10).xs);
   });

@@ -45,6 +45,7 @@ function spec(
       mixup: 0,
       flip: 0,
       fade: 0,
+      soften: 0,
     },
     seed: 5,
     workers: 1,

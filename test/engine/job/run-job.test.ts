@@ -34,6 +34,7 @@ function spec(runDir: string, overrides: Partial<JobSpec> = {}): JobSpec {
       mixup: 0,
       flip: 0,
       fade: 0,
+      soften: 0,
     },
     testData: 'mnist-digits',
     seed: 3,
@@ -126,6 +127,7 @@ describe('a job: synthesize -> distill -> evaluate', () => {
         mixup: 0,
         flip: 0,
         fade: 0,
+        soften: 0,
       },
     });
     const serial = await runJob(base, { emit: () => undefined });

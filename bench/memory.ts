@@ -1,0 +1,156 @@
+/**
+ * Peak resident memory of every process of a job (a benchmark, not a test; Linux, it reads
+ * /proc): runs the command line's distill on the demo job (`make demo`'s teacher, student and
+ * method; budget --budget, default 5m) and samples every process of its tree twice a second,
+ * keeping each one's peak (VmHWM, the kernel's own high-water mark of resident memory).
+ * Appends one entry per budget to bench/results/memory.json (an entry already there is skipped
+ * unless --force).
+ *
+ *   node --import tsx bench/memory.ts [--budget 5m] [--force]
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../src/shared/duration.js';
+import { writeFileAtomic } from '../src/engine/util/atomic-fs.js';
+
+const { values } = parseArgs({
+  options: { budget: { type: 'string', default: '5m' }, force: { type: 'boolean', default: false } },
+});
+const budgetSeconds = parseDuration(values.budget);
+if (budgetSeconds === null) throw new Error('--budget must be a duration such as 5m');
+const OUT = path.join('bench', 'results', 'memory.json');
+const GOAL_MB = 300;
+
+interface ProcessPeak {
+  pid: number;
+  /** What the process is: the job's own process or one of its workers, by its command line. */
+  role: string;
+  peakMb: number;
+}
+interface Entry {
+  budgetSeconds: number;
+  cores: number;
+  command: string;
+  processes: ProcessPeak[];
+  finalLine: string;
+  goalMb: number;
+  measuredAt: string;
+}
+
+const previous: Entry[] = existsSync(OUT)
+  ? (JSON.parse(readFileSync(OUT, 'utf8')) as { runs: Entry[] }).runs
+  : [];
+if (!values.force && previous.some((e) => e.budgetSeconds === budgetSeconds)) {
+  console.log(`memory at ${values.budget}: already in ${OUT} (--force to measure again)`);
+  process.exit(0);
+}
+
+/** The children of every process, from /proc/<pid>/stat (field 4 is the parent's pid). */
+function childrenOf(): Map<number, number[]> {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // The command name (field 2) is in parentheses and may hold spaces: read after its end.
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(name)]);
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return children;
+}
+
+function tree(root: number): number[] {
+  const children = childrenOf();
+  const out: number[] = [];
+  const walk = (pid: number): void => {
+    out.push(pid);
+    for (const child of children.get(pid) ?? []) walk(child);
+  };
+  walk(root);
+  return out;
+}
+
+function roleOf(pid: number): string | null {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    if (!args[0]?.endsWith('node')) return null; // a shell or a helper, not part of the product
+    const script = args.find((a) => /\.(ts|js)$/.test(a) && !a.includes('tsx'));
+    return script ? path.relative(process.cwd(), script) : args.slice(1).join(' ');
+  } catch {
+    return null;
+  }
+}
+
+function peakKb(pid: number): number | null {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+const run = mkdtempSync(path.join(tmpdir(), 'distill-memory-'));
+const args = [
+  'bin/distill-studio.js',
+  'distill',
+  '--teacher',
+  'builtin:mnist-lenet5',
+  '--student',
+  'lenet5-half',
+  '--method',
+  'soft-target',
+  '--budget',
+  values.budget,
+  '--test-data',
+  'mnist-digits',
+  '--run',
+  path.join(run, 'job'),
+];
+const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+let output = '';
+child.stdout.on('data', (chunk: Buffer) => {
+  output += chunk.toString();
+  process.stdout.write(chunk);
+});
+const peaks = new Map<number, ProcessPeak>();
+const sample = (): void => {
+  if (child.pid === undefined) return;
+  for (const pid of tree(child.pid)) {
+    const role = roleOf(pid);
+    const kb = peakKb(pid);
+    if (role === null || kb === null) continue;
+    const known = peaks.get(pid);
+    peaks.set(pid, { pid, role, peakMb: Math.max(known?.peakMb ?? 0, Math.round(kb / 1024)) });
+  }
+};
+const timer = setInterval(sample, 500);
+const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+clearInterval(timer);
+rmSync(run, { recursive: true, force: true });
+if (code !== 0) throw new Error(`distill exited with ${code}`);
+
+const lines = output.trim().split('\n');
+const entry: Entry = {
+  budgetSeconds,
+  cores: cpus().length,
+  command: `node ${args.slice(0, -2).join(' ')}`,
+  processes: [...peaks.values()].sort((a, b) => b.peakMb - a.peakMb),
+  finalLine: lines.find((l) => /student/i.test(l) && /%/.test(l)) ?? lines.at(-1) ?? '',
+  goalMb: GOAL_MB,
+  measuredAt: new Date().toISOString(),
+};
+const runs = [...previous.filter((e) => e.budgetSeconds !== budgetSeconds), entry];
+await writeFileAtomic(
+  OUT,
+  JSON.stringify({ note: 'peak resident memory (VmHWM) per process', runs }, null, 2) + '\n',
+);
+console.log('\npeak resident memory per process:');
+for (const p of entry.processes)
+  console.log(`  ${String(p.peakMb).padStart(5)} MB  ${p.role} (pid ${p.pid})`);
