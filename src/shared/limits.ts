@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { formatBytes } from './format.js';
 
 /**
  * The largest inputs the app accepts, so that a wrong or hostile file is
@@ -24,12 +23,6 @@ export const LIMITS = {
   /** Channels of a model's input (gray, RGB, or RGBA-like). */
   inputChannels: 4,
 } as const;
-
-/**
- * @deprecated Sizes are written by formatBytes (src/shared/format.ts), as everywhere else.
- * This name stays only for src/engine/models (io-files.ts, onnx/file.ts), which another change owns.
- */
-export const megabytes = formatBytes;
 
 const side = z
   .number()

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { LIMITS, megabytes } from '../../shared/limits.js';
+import { formatBytes } from '../../shared/format.js';
+import { LIMITS } from '../../shared/limits.js';
 import { UserError } from '../../shared/errors.js';
 import { checkInsideFolder, type ParsedModelJson } from './io-validate.js';
 
@@ -38,7 +39,7 @@ export async function readModelJson(dir: string, file: string): Promise<Buffer> 
     if (size > LIMITS.modelJsonBytes) {
       throw new UserError(
         'MODEL_TOO_LARGE',
-        `${file} is ${megabytes(size)}; a model.json holds the model's layers and weight list and is at most ${megabytes(LIMITS.modelJsonBytes)} (the weights belong in .bin files)`,
+        `${file} is ${formatBytes(size)}; a model.json holds the model's layers and weight list and is at most ${formatBytes(LIMITS.modelJsonBytes)} (the weights belong in .bin files)`,
         'Export the model again with tensorflowjs_converter, which writes the weights to .bin files beside model.json',
       );
     }
@@ -83,7 +84,7 @@ export async function readWeightFiles(
   if (parsed.expectedWeightBytes > LIMITS.weightBytes) {
     throw new UserError(
       'MODEL_TOO_LARGE',
-      `${file} describes ${megabytes(parsed.expectedWeightBytes)} of weights; this app distills classifiers of up to ${megabytes(LIMITS.weightBytes)} (${LIMITS.weightBytes / 4 / 1e6} million parameters)`,
+      `${file} describes ${formatBytes(parsed.expectedWeightBytes)} of weights; this app distills classifiers of up to ${formatBytes(LIMITS.weightBytes)} (${LIMITS.weightBytes / 4 / 1e6} million parameters)`,
       'Use a smaller teacher model, or one exported in float32 without unused layers',
     );
   }

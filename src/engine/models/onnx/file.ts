@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
-import { LIMITS, megabytes } from '../../../shared/limits.js';
+import { formatBytes } from '../../../shared/format.js';
+import { LIMITS } from '../../../shared/limits.js';
 import { UserError } from '../../../shared/errors.js';
 import type { OnnxAttribute, OnnxConstant, OnnxDim, OnnxGraph, OnnxInput, OnnxNode } from './graph.js';
 import { elementCount } from './graph.js';
@@ -60,7 +61,7 @@ export async function readOnnxFile(file: string): Promise<{ graph: OnnxGraph; by
   if (size > LIMITS.onnxFileBytes) {
     throw new UserError(
       'ONNX_TOO_LARGE',
-      `${absolute} is ${megabytes(size)}; this app distills classifiers whose .onnx file is at most ${megabytes(LIMITS.onnxFileBytes)}`,
+      `${absolute} is ${formatBytes(size)}; this app distills classifiers whose .onnx file is at most ${formatBytes(LIMITS.onnxFileBytes)}`,
       'Use a smaller teacher model',
     );
   }
