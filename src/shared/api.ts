@@ -235,8 +235,6 @@ export interface DistillStudioBridge {
   onEvent(listener: (event: unknown) => void): () => void;
 }
 
-export { IPC_CHANNELS } from './ipc-channels.js';
-
 /** A request refused before reaching a handler. */
 export function invalidRequestError(problem: string): ErrorInfo {
   return {

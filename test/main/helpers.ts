@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { ApiMethod, ApiParams, ApiResult } from '../../src/shared/api.js';
 import type { ErrorInfo } from '../../src/shared/errors.js';
 import { memoryStore, type KeyValueStore } from '../../src/main/services/project-store.js';
-import { Services, type ServiceDeps } from '../../src/main/services/services.js';
+import type { ServiceDeps } from '../../src/main/services/deps.js';
+import { Services } from '../../src/main/services/services.js';
 import { forkLauncher, type WorkerLauncher } from '../../src/engine/job/launcher.js';
 
 export const TASK_ENTRY = fileURLToPath(new URL('../../src/worker/task-worker.ts', import.meta.url));

@@ -6,7 +6,7 @@ import {
   STORE_FORMAT,
   StoreTooNewError,
 } from '../../src/main/services/project-store.js';
-import { DEFAULT_SETUP } from '../../src/main/services/services.js';
+import { DEFAULT_SETUP } from '../../src/main/services/projects.js';
 import { recommendedRounds, type Project } from '../../src/shared/project.js';
 
 function project(id: string, name = 'A'): Project {

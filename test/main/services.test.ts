@@ -2,7 +2,8 @@ import { existsSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_SETUP, specFor } from '../../src/main/services/services.js';
+import { DEFAULT_SETUP } from '../../src/main/services/projects.js';
+import { specFor } from '../../src/main/services/run-requests.js';
 import { JobSpecSchema } from '../../src/shared/job.js';
 import { recommendedRounds, type Project } from '../../src/shared/project.js';
 import {

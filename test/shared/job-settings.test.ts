@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCommandArgs } from '../../src/cli/args.js';
 import { distillCommand } from '../../src/cli/commands/distill.js';
 import { jobSettingOptions, readJobSettings } from '../../src/cli/job-options.js';
-import { DEFAULT_SETUP } from '../../src/main/services/services.js';
+import { DEFAULT_SETUP } from '../../src/main/services/projects.js';
 import {
   advancedSettings,
   readSetting,

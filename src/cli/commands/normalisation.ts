@@ -1,5 +1,5 @@
 import { UserError } from '../../shared/errors.js';
-import type { NormalisationOverride } from '../../engine/models/classifier.js';
+import type { NormalisationOverride } from '../../engine/models/normalisation.js';
 import type { Command, ParsedArgs } from '../command.js';
 
 /** Flags that state how an imported model expects its pixels normalised. */

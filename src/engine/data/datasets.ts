@@ -11,8 +11,6 @@ import { loadImageFolder, looksLikeImageFolder } from './image-folder.js';
 import { loadMnistDigits } from './mnist-digits.js';
 import type { ImageShape, LabeledImages } from './types.js';
 
-export type { Split } from './files.js';
-
 /** The names of the built-in test datasets, as the user types them (CLI) and picks them (app catalog). */
 export const DATASET_NAMES = { mnistDigits: 'mnist-digits', fashionMnist: 'fashion-mnist' } as const;
 

@@ -10,8 +10,6 @@ import { distillationLoss } from '../synthesis/losses.js';
 import { restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { needsTeacher, studentBatch, type TransferData } from './student-batch.js';
 
-export type { TransferData } from './student-batch.js';
-
 /** Progress of distillation, about ten times a second at most. */
 export interface DistillProgress {
   epoch: number;

@@ -37,8 +37,6 @@ export interface LoadedClassifier extends Classifier {
   };
 }
 
-export type { NormalisationOverride } from './normalisation.js';
-
 /**
  * Loads any TensorFlow.js LayersModel folder (or `builtin:NAME`), or an
  * .onnx file (converted and checked against ONNX Runtime, see

@@ -5,8 +5,6 @@ import type { ArchitectureSpec } from './architectures/common.js';
 import { buildLeNet, LENET5, LENET5_HALF } from './architectures/lenet.js';
 import { buildResNet, RESNET18, RESNET34 } from './architectures/resnet.js';
 
-export { LOGITS_LAYER } from './architectures/common.js';
-
 /** How a preset is built: the class count and seed are the caller's, the input shape optional. */
 export interface PresetBuildOptions {
   /** Length of the logits output (at least 2). */

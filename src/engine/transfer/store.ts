@@ -7,7 +7,7 @@ import type { ShardEntry, TransferManifest, TransferPlan } from './manifest.js';
 import { planDifferences, planOf, readTransferManifest } from './manifest.js';
 import { readShardFile, shardProblem } from './shard-file.js';
 
-export type { ShardEntry, TransferManifest, TransferPlan } from './manifest.js';
+export type { ShardEntry, TransferPlan } from './manifest.js';
 
 /** One shard of the plan: its place in the set, its size and its seed. */
 export interface PlannedShard {

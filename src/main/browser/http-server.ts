@@ -10,8 +10,6 @@ import { formatBytes } from '../../shared/format.js';
 import { contentTypeOf } from '../app-files.js';
 import type { ServedServices } from '../services/deps.js';
 
-export type { ServedServices } from '../services/deps.js';
-
 export interface BrowserServer {
   url: string;
   port: number;

@@ -19,10 +19,6 @@ import { RunManager } from './runs.js';
 import { teacherHandlers } from './teachers.js';
 import { Workspace } from './workspace.js';
 
-export type { NativeDialogs, PdfPrinter, ServiceDeps } from './deps.js';
-export { DEFAULT_SETUP } from './projects.js';
-export { specFor } from './run-requests.js';
-
 /**
  * The app's services: everything behind the renderer's API, free of Electron
  * so the same object serves the desktop app (over IPC) and browser mode (over

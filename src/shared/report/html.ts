@@ -15,8 +15,6 @@ import { curvesSection, perClassSection, transferSetSection } from './sections.j
 import { settingsSection } from './settings.js';
 import { REPORT_CSS } from './style.js';
 
-export { escapeHtml } from './text.js';
-
 /**
  * The content security policy of the report: nothing may load from
  * anywhere; only inline styles and data: images. The page has no scripts.

@@ -1,13 +1,8 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/shared/errors.js';
-import {
-  buildPreset,
-  getPreset,
-  listPresets,
-  LOGITS_LAYER,
-  PRESETS,
-} from '../../../src/engine/models/presets.js';
+import { buildPreset, getPreset, listPresets, PRESETS } from '../../../src/engine/models/presets.js';
+import { LOGITS_LAYER } from '../../../src/engine/models/architectures/common.js';
 import { modelStats } from '../../../src/engine/models/stats.js';
 import { tf, tfl } from '../../../src/engine/tf.js';
 import { guardTensorLeaks } from '../leak-guard.js';

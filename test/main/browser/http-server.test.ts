@@ -3,11 +3,8 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  startBrowserServer,
-  type BrowserServer,
-  type ServedServices,
-} from '../../../src/main/browser/http-server.js';
+import { startBrowserServer, type BrowserServer } from '../../../src/main/browser/http-server.js';
+import type { ServedServices } from '../../../src/main/services/deps.js';
 import type { AppEvent } from '../../../src/shared/api.js';
 import { APP_CSP } from '../../../src/shared/csp.js';
 import { call, makeServices } from '../helpers.js';

@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { JobResultSchema } from '../../../src/shared/job.js';
 import { formatCount } from '../../../src/shared/format.js';
-import {
-  escapeHtml,
-  REPORT_CSP,
-  renderReportHtml,
-  summarySentence,
-} from '../../../src/shared/report/html.js';
+import { REPORT_CSP, renderReportHtml, summarySentence } from '../../../src/shared/report/html.js';
+import { escapeHtml } from '../../../src/shared/report/text.js';
 import { niceTicks } from '../../../src/shared/report/svg.js';
 import { CLASS_COUNTS, count, makeResult, section, STUDENT_ERRORS, TEACHER_ERRORS } from './fixture.js';
 
