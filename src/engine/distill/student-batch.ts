@@ -2,7 +2,14 @@ import type { DistillSettings } from '../../shared/job.js';
 import type { InputSpace } from '../synthesis/init.js';
 import { tf } from '../tf.js';
 import type { Rng } from '../util/rng.js';
-import { blendBatch, fadeBatch, flipBatch, gatherBatch, shiftedBatch, softenBatch } from './shift.js';
+import {
+  blendBatch,
+  fadeBatch,
+  flipBatch,
+  gatherBatch,
+  shiftedBatch,
+  softenBatch,
+} from './batch-transforms.js';
 
 /** Synthesized images (normalised NHWC) and the teacher's logits on them. */
 export interface TransferData {
@@ -11,7 +18,7 @@ export interface TransferData {
   logits: Float32Array;
 }
 
-/** How a student batch is drawn from the transfer set: shifts, blends and fading, and who labels them. */
+/** How a student batch is drawn from the transfer set: shifts, flips, blends, fading and softening, and who labels them. */
 export type BatchAugmentation = Pick<
   DistillSettings,
   'augment' | 'relabel' | 'mixup' | 'fade' | 'flip' | 'soften'

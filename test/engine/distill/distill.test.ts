@@ -6,7 +6,7 @@ import type { DistillSettings } from '../../../src/shared/job.js';
 import type { ModelCard } from '../../../src/shared/model-card.js';
 import { initBackend } from '../../../src/engine/backend/select.js';
 import { distill } from '../../../src/engine/distill/distill.js';
-import { blendBatch, fadeBatch, shiftedBatch } from '../../../src/engine/distill/shift.js';
+import { blendBatch, fadeBatch, shiftedBatch } from '../../../src/engine/distill/batch-transforms.js';
 import { buildPreset } from '../../../src/engine/models/presets.js';
 import type { InputSpace } from '../../../src/engine/synthesis/init.js';
 import { tf } from '../../../src/engine/tf.js';

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/engine/backend/select.js';
 import { studentBatch, type BatchAugmentation } from '../../../src/engine/distill/student-batch.js';
-import { softenBatch } from '../../../src/engine/distill/shift.js';
+import { softenBatch } from '../../../src/engine/distill/batch-transforms.js';
 import type { InputSpace } from '../../../src/engine/synthesis/init.js';
 import { tf } from '../../../src/engine/tf.js';
 import { Rng } from '../../../src/engine/util/rng.js';

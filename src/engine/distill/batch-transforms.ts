@@ -1,3 +1,4 @@
+/** The ways a student batch can be drawn from synthesized images: shifted, mirrored, blended, faded, softened. */
 import type { ImageShape } from '../data/types.js';
 import type { Rng } from '../util/rng.js';
 
@@ -138,14 +139,13 @@ export function flipBatch(
 }
 
 /** Blur strengths of a softened image: sigma uniform in this range, in pixels. */
-export const SOFTEN_SIGMA = { min: 0.5, max: 2 } as const;
+const SOFTEN_SIGMA = { min: 0.5, max: 2 } as const;
 
 /**
  * Softens a `fraction` of the images of a flat NHWC batch, in place: a
  * Gaussian blur with sigma uniform in SOFTEN_SIGMA (edges repeated), each
  * channel alone. Synthesized images are sharp textures; softened ones show
- * the teacher smooth shapes, closer to real photographs of objects, for it
- * to label. Returns how many were softened.
+ * the teacher smooth shapes for it to label. Returns how many were softened.
  */
 export function softenBatch(
   batch: Float32Array,
