@@ -44,8 +44,7 @@ export const RECOMMENDED_DISTILL = {
  * 91.45% vs 91.20% (seed 2); Fashion-MNIST (30 min) 46.29% vs 43.57%. Blends of two images as
  * well (--mixup 0.5) lost: 92.00%. So did softened (blurred) batches (--soften 0.5): MNIST 96.30%
  * vs 96.80%, Fashion-MNIST 61.90% vs 57.53% at seed 1 but 65.21% vs 69.18% and 64.20% vs 70.79%
- * at seeds 2 and 3; and
- * mirrored batches on Fashion-MNIST (--flip 0.5): 52.70% vs 57.53-60.28%.
+ * at seeds 2 and 3; and mirrored batches on Fashion-MNIST (--flip 0.5): 52.70% vs 57.53-60.28%.
  */
 export const RECOMMENDED_ROUND_DISTILL = { augment: true, relabel: true } as const;
 

@@ -58,6 +58,10 @@ function roundsTable(result: JobResult): string {
   return `<h3>Rounds</h3>${keyValueTable(rows)}`;
 }
 
+/** A share of each student batch that an augmentation rewrites: "25% of each batch", or off. */
+const shareOfBatch = (fraction: number): string =>
+  fraction > 0 ? `${formatCount(fraction * 100)}% of each batch` : 'off';
+
 /** Synthesis, distillation, run and model settings, then the method's own settings. */
 export function settingsSection(result: JobResult): string {
   const { spec } = result;
@@ -77,19 +81,10 @@ export function settingsSection(result: JobResult): string {
     ['Learning rate', code(settingText(d.learningRate))],
     ['Temperature', code(settingText(d.temperature))],
     ['Random shifts (augmentation)', d.augment ? (d.relabel ? 'on, labelled by the teacher' : 'on') : 'off'],
-    [
-      'Blended images (teacher-labelled)',
-      d.mixup > 0 ? `${formatCount(d.mixup * 100)}% of each batch` : 'off',
-    ],
-    [
-      'Mirrored images (teacher-labelled)',
-      d.flip > 0 ? `${formatCount(d.flip * 100)}% of each batch` : 'off',
-    ],
-    ['Faded images (teacher-labelled)', d.fade > 0 ? `${formatCount(d.fade * 100)}% of each batch` : 'off'],
-    [
-      'Softened images (teacher-labelled)',
-      d.soften > 0 ? `${formatCount(d.soften * 100)}% of each batch` : 'off',
-    ],
+    ['Blended images (teacher-labelled)', shareOfBatch(d.mixup)],
+    ['Mirrored images (teacher-labelled)', shareOfBatch(d.flip)],
+    ['Faded images (teacher-labelled)', shareOfBatch(d.fade)],
+    ['Softened images (teacher-labelled)', shareOfBatch(d.soften)],
   ]);
   const run = keyValueTable([
     ['Seed', code(String(spec.seed))],
