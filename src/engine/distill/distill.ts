@@ -8,7 +8,7 @@ import { Rng } from '../util/rng.js';
 import type { InputSpace } from '../synthesis/init.js';
 import { distillationLoss } from '../synthesis/losses.js';
 import { restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { needsTeacher, studentBatch, type TransferData } from './student-batch.js';
+import { needsTeacher, studentBatch, teacherMissing, type TransferData } from './student-batch.js';
 
 /** Progress of distillation, about ten times a second at most. */
 export interface DistillProgress {
@@ -69,7 +69,7 @@ export async function distill(
   const stepsPerEpoch = Math.ceil(data.count / settings.batchSize);
   const totalSteps = stepsPerEpoch * settings.epochs;
   if (needsTeacher(settings) && !options.teacher) {
-    throw new Error('distill: relabel, flip, mixup, fade and soften need the teacher (options.teacher)');
+    throw teacherMissing('distill');
   }
   const optimizer = new ScheduledAdam(settings.learningRate);
   const variables = student.trainableWeights.map((v) => v.read() as tf.Variable);

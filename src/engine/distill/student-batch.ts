@@ -27,6 +27,11 @@ export type BatchAugmentation = Pick<
 /** Largest random shift, in pixels per axis, of an augmented image. */
 export const MAX_SHIFT = 2;
 
+/** Why a batch with these settings cannot be drawn without the teacher (`where`: the caller, for the message). */
+export function teacherMissing(where: string): Error {
+  return new Error(`${where}: relabel, flip, mixup, fade and soften need the teacher (options.teacher)`);
+}
+
 /** Whether these settings ever ask the teacher to label a batch (so it must be at hand). */
 export function needsTeacher(settings: BatchAugmentation): boolean {
   return (
@@ -64,7 +69,7 @@ export function studentBatch(
   const ask = changed > 0 || (settings.relabel && settings.augment);
   if (ask && !teacher) {
     x.dispose();
-    throw new Error('studentBatch: relabel, flip, mixup, fade and soften need the teacher');
+    throw teacherMissing('studentBatch');
   }
   const t =
     ask && teacher

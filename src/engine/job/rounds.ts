@@ -1,7 +1,7 @@
 import type { DistillSettings, RoundPoint, RoundsSettings } from '../../shared/job.js';
 import type { ModelCard } from '../../shared/model-card.js';
 import { restoreCheckpoint, saveCheckpoint } from '../distill/checkpoint.js';
-import { needsTeacher, studentBatch } from '../distill/student-batch.js';
+import { needsTeacher, studentBatch, teacherMissing } from '../distill/student-batch.js';
 import type { InputSpace } from '../synthesis/init.js';
 import { distillationLoss } from '../synthesis/losses.js';
 import type { SynthesisProgress } from '../synthesis/method.js';
@@ -87,7 +87,7 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
   const [h, w, c] = store.manifest().inputShape;
   const k = store.manifest().numClasses;
   if (needsTeacher(distill) && !options.teacher) {
-    throw new Error('runRounds: relabel, flip, mixup, fade and soften need the teacher (options.teacher)');
+    throw teacherMissing('runRounds');
   }
   const pool = new ImagePool(h * w * c, k);
   const optimizer = new ScheduledAdam(distill.learningRate);
