@@ -140,4 +140,14 @@ export const SHARED_FIELDS = {
     advanced: true,
     description: 'Share of the steps spent at the coarse resolution when coarse > 1 (1 = all of them).',
   },
+  pyramid: {
+    kind: 'number',
+    default: 1,
+    min: 1,
+    max: 6,
+    integer: true,
+    advanced: true,
+    description:
+      'Optimise each image as a sum of this many layers, each at half the resolution of the one before, so broad shapes form faster than fine stripes; 1 = the pixels alone.',
+  },
 } as const satisfies Record<string, SettingField>;

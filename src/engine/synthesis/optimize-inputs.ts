@@ -26,6 +26,13 @@ export interface OptimizeOptions {
    * factor 1: full resolution throughout.
    */
   coarse?: CoarseSettings;
+  /**
+   * Pyramid parameterisation: the image is the sum of its full-resolution pixels and of
+   * `pyramid - 1` coarser layers (1/2, 1/4, ... of the resolution) shown enlarged, all optimised
+   * together. Adam moves every value by about the same step, so a coarse value moves a whole block:
+   * broad shapes change faster than fine stripes. 1 or absent: pixels only.
+   */
+  pyramid?: number;
   /** Report the loss parts every this many iterations (and at the end). */
   reportEvery?: number;
   onReport?: (iteration: number, losses: Record<string, number>) => void;
@@ -104,6 +111,29 @@ async function optimizeFrom(
   first: number,
 ): Promise<{ inputs: tf.Tensor4D; losses: Record<string, number> }> {
   const x = tf.variable(start, true);
+  const [n, h, w, c] = start.shape;
+  const levels = pyramidSizes(h, w, options.pyramid ?? 1).map(([lh, lw]) => {
+    const zeros = tf.zeros([n, lh, lw, c]);
+    const level = tf.variable(zeros, true);
+    zeros.dispose();
+    return level;
+  });
+  // The coarser levels at full resolution: each enlarged onto the next finer one (coarsest
+  // first), so every resize is to the next level's size rather than the image's.
+  const enlarged = (): tf.Tensor4D => {
+    let sum = levels.at(-1) as unknown as tf.Tensor4D;
+    for (let l = levels.length - 2; l >= -1; l--) {
+      const finer = levels[l];
+      const up = tf.image.resizeBilinear(sum, finer ? [finer.shape[1]!, finer.shape[2]!] : [h, w], true);
+      sum = finer ? (tf.add(up, finer) as tf.Tensor4D) : up;
+    }
+    return sum;
+  };
+  // The image the loss sees: the pixels plus the enlarged levels, clipped to the range.
+  const image = (): tf.Tensor4D =>
+    levels.length === 0
+      ? (x as unknown as tf.Tensor4D)
+      : clipToRange(tf.add(x, enlarged()) as tf.Tensor4D, space);
   const optimizer = new ScheduledAdam(options.learningRate);
   const reportEvery = options.reportEvery ?? 10;
   let losses: Record<string, number> = {};
@@ -115,27 +145,42 @@ async function optimizeFrom(
       }
       optimizer.minimize(
         () => {
-          const { total, parts } = loss(x as unknown as tf.Tensor4D);
+          const { total, parts } = loss(image());
           tf.dispose(Object.values(parts));
           return total;
         },
         false,
-        [x],
+        [x, ...levels],
       );
-      tf.tidy(() =>
-        x.assign(clipToRange(blurImages(x as unknown as tf.Tensor4D, space, options.blur ?? 0), space)),
-      );
+      // The clipped (and blurred) image becomes the state: the pixels hold what the coarser
+      // levels do not, so no value drifts outside the range unseen.
+      tf.tidy(() => {
+        const kept = clipToRange(blurImages(image(), space, options.blur ?? 0), space);
+        x.assign(levels.length === 0 ? kept : tf.sub(kept, enlarged()));
+      });
       if (iteration % reportEvery === 0 || iteration === options.iterations) {
-        losses = await readParts(() => loss(x as unknown as tf.Tensor4D));
+        losses = await readParts(() => loss(image()));
         options.onReport?.(iteration, losses);
         await yieldToEventLoop();
       }
     }
-    return { inputs: x.clone() as tf.Tensor4D, losses };
+    return { inputs: tf.tidy(() => image().clone()), losses };
   } finally {
     optimizer.dispose();
     x.dispose();
+    tf.dispose(levels);
   }
+}
+
+/** The sizes of a pyramid's coarser levels: halving `levels - 1` times, down to no less than 2x2. */
+export function pyramidSizes(h: number, w: number, levels: number): [number, number][] {
+  const sizes: [number, number][] = [];
+  for (let l = 1; l < levels; l++) {
+    const size: [number, number] = [Math.ceil(h / 2 ** l), Math.ceil(w / 2 ** l)];
+    if (size[0] < 2 || size[1] < 2) break;
+    sizes.push(size);
+  }
+  return sizes;
 }
 
 /** Evaluates the loss once without gradients and reads its parts as numbers. */

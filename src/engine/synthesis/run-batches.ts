@@ -26,6 +26,8 @@ export interface BatchRunner {
   blur?: number;
   /** Coarse-to-fine synthesis (optimizeInputs); absent: full resolution throughout. */
   coarse?: CoarseSettings;
+  /** Pyramid parameterisation of the images (optimizeInputs); absent or 1: pixels only. */
+  pyramid?: number;
 }
 
 /**
@@ -64,6 +66,7 @@ export async function runBatches(
           decay: runner.decay ?? false,
           blur: runner.blur ?? 0,
           ...(runner.coarse ? { coarse: runner.coarse } : {}),
+          ...(runner.pyramid ? { pyramid: runner.pyramid } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
           onReport: (iteration, current) =>
             options.onProgress?.({

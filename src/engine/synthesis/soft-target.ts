@@ -171,6 +171,7 @@ function create(classifier: Classifier, settings: Settings): Synthesizer {
     decay: settings.decay,
     blur: settings.blur,
     coarse: { factor: settings.coarse, share: settings.coarseShare },
+    pyramid: settings.pyramid,
   };
   return {
     synthesize: (count, seed, options) =>

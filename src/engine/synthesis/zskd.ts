@@ -103,6 +103,7 @@ function create(classifier: Classifier, settings: Settings) {
     decay: settings.decay,
     blur: settings.blur,
     coarse: { factor: settings.coarse, share: settings.coarseShare },
+    pyramid: settings.pyramid,
   };
   return {
     synthesize: async (count: number, seed: number, options = {}) => {

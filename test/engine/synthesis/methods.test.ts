@@ -4,7 +4,11 @@ import { initBackend } from '../../../src/engine/backend/select.js';
 import { loadClassifier, type LoadedClassifier } from '../../../src/engine/models/classifier.js';
 import { buildPreset } from '../../../src/engine/models/presets.js';
 import { framedSpace, initialInputs } from '../../../src/engine/synthesis/init.js';
-import { coarseIterations, optimizeInputs } from '../../../src/engine/synthesis/optimize-inputs.js';
+import {
+  coarseIterations,
+  optimizeInputs,
+  pyramidSizes,
+} from '../../../src/engine/synthesis/optimize-inputs.js';
 import { getSynthesisMethod, SYNTHESIS_METHODS } from '../../../src/engine/synthesis/registry.js';
 import {
   sampleBalancedFeatures,
@@ -358,6 +362,63 @@ describe('synthesis methods', () => {
     expect(coarseIterations({ iterations: 20, coarse: { factor: 4, share: 0.5 } })).toBe(10);
     expect(coarseIterations({ iterations: 20, coarse: { factor: 1, share: 0.5 } })).toBe(0);
     expect(coarseIterations({ iterations: 3, coarse: { factor: 2, share: 0.01 } })).toBe(1);
+  });
+
+  it('pyramid: broad shapes change faster than stripes, the image stays in range, no tensor is left', async () => {
+    const net = splitTeacher(teacher);
+    // A linear loss whose weight is a broad left/right split plus stronger pixel-level noise:
+    // pixel steps follow the noise's sign (stripes); the pyramid's coarse levels follow the split.
+    const weight = tf.tidy(() => {
+      const side = tf.concat([tf.fill([2, 32, 16, 1], -1), tf.fill([2, 32, 16, 1], 1)], 2);
+      return tf.add(side, tf.randomNormal([2, 32, 32, 1], 0, 3, 'float32', 11)) as tf.Tensor4D;
+    });
+    const run = async (pyramid?: number) => {
+      const begin = tf.fill([2, 32, 32, 1], 0.5) as tf.Tensor4D;
+      const loss = (x: tf.Tensor4D) => {
+        const total = tf.sum(tf.mul(x, weight)) as tf.Scalar;
+        return { total, parts: { total: tf.clone(total) } };
+      };
+      const out = await optimizeInputs(net.space, begin, loss, {
+        iterations: 10,
+        learningRate: 0.01,
+        ...(pyramid ? { pyramid } : {}),
+      });
+      const [left, right, low, high] = tf.tidy(() => [
+        tf.mean(tf.slice(out.inputs, [0, 0, 0, 0], [-1, -1, 16, -1])).dataSync()[0] ?? NaN,
+        tf.mean(tf.slice(out.inputs, [0, 0, 16, 0], [-1, -1, 16, -1])).dataSync()[0] ?? NaN,
+        tf.min(out.inputs).dataSync()[0] ?? NaN,
+        tf.max(out.inputs).dataSync()[0] ?? NaN,
+      ]);
+      const pixels = Array.from(out.inputs.dataSync());
+      tf.dispose([begin, out.inputs]);
+      return { split: left! - right!, low: low!, high: high!, pixels };
+    };
+    const before = tf.memory().numTensors;
+    const plain = await run();
+    const same = await run(1);
+    const pyramid = await run(4);
+    expect(tf.memory().numTensors).toBe(before);
+    weight.dispose();
+    // Minimising the sum pushes the left half (weight -1) up and the right half (weight +1) down.
+    expect(plain.split).toBeGreaterThan(0);
+    expect(pyramid.split).toBeGreaterThan(3 * plain.split);
+    expect(same.pixels).toEqual(plain.pixels);
+    for (const r of [plain, pyramid]) {
+      expect(r.low).toBeGreaterThanOrEqual(net.space.low[0]! - 1e-6);
+      expect(r.high).toBeLessThanOrEqual(net.space.high[0]! + 1e-6);
+    }
+    expect(pyramidSizes(32, 32, 4)).toEqual([
+      [16, 16],
+      [8, 8],
+      [4, 4],
+    ]);
+    expect(pyramidSizes(28, 28, 6)).toEqual([
+      [14, 14],
+      [7, 7],
+      [4, 4],
+      [2, 2],
+    ]);
+    expect(pyramidSizes(32, 32, 1)).toEqual([]);
   });
 
   it('coarse-to-fine keeps the frame black and the soft-target images reproducible', async () => {
