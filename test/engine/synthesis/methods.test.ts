@@ -25,6 +25,14 @@ beforeAll(async () => {
   teacher = await loadClassifier('builtin:mnist-lenet5');
 });
 
+/** The loss sum(x * weight): its gradient is `weight` itself, whatever the images. */
+function linearLoss(weight: tf.Tensor4D) {
+  return (x: tf.Tensor4D) => {
+    const total = tf.sum(tf.mul(x, weight)) as tf.Scalar;
+    return { total, parts: { total: tf.clone(total) } };
+  };
+}
+
 describe('splitting the teacher', () => {
   it('splits at the input of the last dense layer, and head(features) equals the logits', async () => {
     const net = splitTeacher(teacher);
@@ -332,11 +340,7 @@ describe('synthesis methods', () => {
     const run = async (coarse?: { factor: number; share: number }) => {
       const begin = tf.fill([2, 32, 32, 1], 0.5) as tf.Tensor4D;
       const reported: number[] = [];
-      const loss = (x: tf.Tensor4D) => {
-        const total = tf.sum(tf.mul(x, weight)) as tf.Scalar;
-        return { total, parts: { total: tf.clone(total) } };
-      };
-      const out = await optimizeInputs(net.space, begin, loss, {
+      const out = await optimizeInputs(net.space, begin, linearLoss(weight), {
         iterations: 20,
         learningRate: 0.05,
         reportEvery: 5,
@@ -374,11 +378,7 @@ describe('synthesis methods', () => {
     });
     const run = async (pyramid?: number) => {
       const begin = tf.fill([2, 32, 32, 1], 0.5) as tf.Tensor4D;
-      const loss = (x: tf.Tensor4D) => {
-        const total = tf.sum(tf.mul(x, weight)) as tf.Scalar;
-        return { total, parts: { total: tf.clone(total) } };
-      };
-      const out = await optimizeInputs(net.space, begin, loss, {
+      const out = await optimizeInputs(net.space, begin, linearLoss(weight), {
         iterations: 10,
         learningRate: 0.01,
         ...(pyramid ? { pyramid } : {}),
