@@ -129,11 +129,9 @@ async function optimizeFrom(
     }
     return sum;
   };
-  // The image the loss sees: the pixels plus the enlarged levels, clipped to the range.
-  const image = (): tf.Tensor4D =>
-    levels.length === 0
-      ? (x as unknown as tf.Tensor4D)
-      : clipToRange(tf.add(x, enlarged()) as tf.Tensor4D, space);
+  // The image the loss sees: the pixels plus the enlarged levels (`up`), clipped to the range.
+  const image = (up = levels.length > 0 ? enlarged() : undefined): tf.Tensor4D =>
+    up ? clipToRange(tf.add(x, up) as tf.Tensor4D, space) : (x as unknown as tf.Tensor4D);
   const optimizer = new ScheduledAdam(options.learningRate);
   const reportEvery = options.reportEvery ?? 10;
   let losses: Record<string, number> = {};
@@ -155,8 +153,9 @@ async function optimizeFrom(
       // The clipped (and blurred) image becomes the state: the pixels hold what the coarser
       // levels do not, so no value drifts outside the range unseen.
       tf.tidy(() => {
-        const kept = clipToRange(blurImages(image(), space, options.blur ?? 0), space);
-        x.assign(levels.length === 0 ? kept : tf.sub(kept, enlarged()));
+        const up = levels.length > 0 ? enlarged() : undefined;
+        const kept = clipToRange(blurImages(image(up), space, options.blur ?? 0), space);
+        x.assign(up ? tf.sub(kept, up) : kept);
       });
       if (iteration % reportEvery === 0 || iteration === options.iterations) {
         losses = await readParts(() => loss(image()));
