@@ -80,6 +80,13 @@ export const SHARED_FIELDS = {
     description:
       'Shift the images by up to this many pixels at random at each step, so features must not depend on exact positions; 0 = off.',
   },
+  mirror: {
+    kind: 'boolean',
+    default: false,
+    advanced: true,
+    description:
+      "Show the teacher each step's images mirrored left to right at random (every other step on average), so they must give its answer both ways round; only for teachers trained with mirrored images (clothing, photographs), not digits or text.",
+  },
   dark: {
     kind: 'number',
     default: 0,

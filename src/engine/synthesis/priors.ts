@@ -154,30 +154,43 @@ function differenceKernel(c: number, [kh, kw]: [number, number]): tf.Tensor4D {
 /**
  * Returns a function that shifts a batch by a fresh random offset of up to
  * `jitter` pixels at each call (the same offset for the whole batch), filling
- * with the value of a black pixel. Seeded, so synthesis stays reproducible.
+ * with the value of a black pixel, and with `mirror` also mirrors it left to
+ * right at every other call on average (DeepInversion's random flips), so the
+ * images must give the teacher's answer both ways round. Seeded, so synthesis
+ * stays reproducible.
  */
-export function jitterer(space: InputSpace, jitter: number, seed: number): (x: tf.Tensor4D) => tf.Tensor4D {
-  if (jitter <= 0) return (x) => x;
+export function jitterer(
+  space: InputSpace,
+  jitter: number,
+  seed: number,
+  mirror = false,
+): (x: tf.Tensor4D) => tf.Tensor4D {
+  if (jitter <= 0 && !mirror) return (x) => x;
   const rng = new Rng(seed);
   const fill = space.low[0] ?? 0;
-  const size = 2 * jitter + 1;
+  const size = 2 * Math.max(0, jitter) + 1;
   const c = space.inputShape[2];
-  return (x) => {
-    const dy = rng.int(size);
-    const dx = rng.int(size);
+  const shift = (x: tf.Tensor4D, dy: number, dx: number): tf.Tensor4D => {
     // out[i, j] = x[i + dy - jitter, j + dx - jitter], or fill outside the image: a convolution
     // with a one-hot kernel over (x - fill) with zero padding (fast, unlike pad and slice).
+    const values = new Float32Array(size * size * c * c);
+    for (let ch = 0; ch < c; ch++) values[(dy * size + dx) * c * c + ch * c + ch] = 1;
+    const kernel = tf.tensor4d(values, [size, size, c, c]);
+    const moved = tf.conv2d(
+      fill === 0 ? x : (tf.sub(x, fill) as tf.Tensor4D),
+      kernel,
+      1,
+      'same',
+    ) as tf.Tensor4D;
+    return fill === 0 ? moved : (tf.add(moved, fill) as tf.Tensor4D);
+  };
+  return (x) => {
+    const dy = jitter > 0 ? rng.int(size) : 0;
+    const dx = jitter > 0 ? rng.int(size) : 0;
+    const flip = mirror && rng.int(2) === 1;
     return tf.tidy(() => {
-      const values = new Float32Array(size * size * c * c);
-      for (let ch = 0; ch < c; ch++) values[(dy * size + dx) * c * c + ch * c + ch] = 1;
-      const kernel = tf.tensor4d(values, [size, size, c, c]);
-      const moved = tf.conv2d(
-        fill === 0 ? x : (tf.sub(x, fill) as tf.Tensor4D),
-        kernel,
-        1,
-        'same',
-      ) as tf.Tensor4D;
-      return fill === 0 ? moved : (tf.add(moved, fill) as tf.Tensor4D);
+      const moved = jitter > 0 ? shift(x, dy, dx) : x;
+      return flip ? (tf.reverse(moved, 2) as tf.Tensor4D) : moved;
     });
   };
 }

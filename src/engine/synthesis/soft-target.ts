@@ -176,7 +176,7 @@ function create(classifier: Classifier, settings: Settings): Synthesizer {
   return {
     synthesize: (count, seed, options) =>
       runBatches(runner, count, seed, options ?? {}, (batch, batchSeed) => {
-        const jitter = jitterer(space, settings.jitter, batchSeed + 2);
+        const jitter = jitterer(space, settings.jitter, batchSeed + 2, settings.mirror);
         const targets = tf.tidy(() =>
           softTargets(
             teacher,

@@ -116,7 +116,7 @@ function create(classifier: Classifier, settings: Settings) {
           c.length,
         ]);
         offset += batch;
-        const jitter = jitterer(space, settings.jitter, batchSeed + 2);
+        const jitter = jitterer(space, settings.jitter, batchSeed + 2, settings.mirror);
         return {
           start: initialInputs(space, batch, settings.init as InitKind, batchSeed + 1),
           targets,

@@ -121,6 +121,49 @@ describe('image priors', () => {
   }
 });
 
+describe('jitterer with mirror', () => {
+  it('shifts as without it and mirrors left to right at about every other call, by hand', async () => {
+    const jitter = 1;
+    const space = { inputShape: [3, 4, 2] as [number, number, number], low: [0, 0], high: [1, 1] };
+    const before = tf.memory().numTensors;
+    const x = tf.tensor4d(
+      Array.from({ length: 3 * 4 * 2 }, (_, i) => i / 24),
+      [1, 3, 4, 2],
+    );
+    const move = jitterer(space, jitter, 5, true);
+    const draws = new Rng(5);
+    let flips = 0;
+    const calls = 40;
+    for (let call = 0; call < calls; call++) {
+      const [dy, dx] = [draws.int(3), draws.int(3)];
+      const flip = draws.int(2) === 1;
+      flips += flip ? 1 : 0;
+      const got = move(x);
+      const shifted = tf.tidy(() => referenceShift(x, jitter, dy, dx, 0));
+      const values = (await shifted.array())[0]!;
+      // Mirrored by hand: column j takes column w - 1 - j.
+      const expected = tf.tensor4d([flip ? values.map((row) => [...row].reverse()) : values]);
+      await expectClose(got, expected);
+      tf.dispose([got, shifted, expected]);
+    }
+    expect(flips).toBeGreaterThan(calls / 4);
+    expect(flips).toBeLessThan((3 * calls) / 4);
+    // Mirror alone, without shifts: each call is the image or its mirror image.
+    const flipOnly = jitterer(space, 0, 5, true);
+    const once = flipOnly(x);
+    const same = await once.data();
+    const original = await x.data();
+    const reversed = tf.reverse(x, 2);
+    const mirrored = await reversed.data();
+    reversed.dispose();
+    const matches = (a: ArrayLike<number>) => Array.from(same).every((v, i) => Math.abs(v - a[i]!) < 1e-6);
+    expect(matches(original) || matches(mirrored)).toBe(true);
+    once.dispose();
+    x.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe('blurImages', () => {
   it('mixes in a [1 2 1]/4 binomial blur, by hand at one pixel, with black outside the image', async () => {
     const space = { inputShape: [4, 4, 2] as [number, number, number], low: [-1, 0], high: [1, 1] };
