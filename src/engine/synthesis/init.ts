@@ -19,7 +19,12 @@ export interface InputSpace {
    * image centred in a 32x32 input): synthesis keeps every pixel outside it at the padding value,
    * as the preprocessing always does. Absent: the whole input is free.
    */
-  frame?: { top: number; left: number; height: number; width: number };
+  frame?: Region;
+  /**
+   * Where real images sit inside the input when the preprocessing pads them, whether or not
+   * synthesis keeps a frame: the recorded pixel statistics are those of the unpadded images.
+   */
+  source?: Region;
   /**
    * Whether the preprocessing normalises with statistics of the training data (mean and standard
    * deviation per channel other than 0 and 1), so real images have mean 0 and standard deviation
@@ -28,19 +33,29 @@ export interface InputSpace {
   hasDataStats?: boolean;
 }
 
+/** A rectangle of an input, in pixels. */
+export interface Region {
+  top: number;
+  left: number;
+  height: number;
+  width: number;
+}
+
 /**
- * The space with its frame: the region the preprocessing fills with real pixels when it pads
- * `sourceShape` images centrally to the input size (floor above and left, as it pads). The same
- * space when the images fill the whole input.
+ * The region the preprocessing fills with real pixels when it pads `sourceShape` images
+ * centrally to the input size (floor above and left, as it pads); undefined when they fill it.
  */
-export function framedSpace(space: InputSpace, sourceShape: ImageShape): InputSpace {
-  const [h, w] = space.inputShape;
+export function sourceRegion(inputShape: ImageShape, sourceShape: ImageShape): Region | undefined {
+  const [h, w] = inputShape;
   const [sh, sw] = sourceShape;
-  if (sh >= h && sw >= w) return space;
-  return {
-    ...space,
-    frame: { top: Math.floor((h - sh) / 2), left: Math.floor((w - sw) / 2), height: sh, width: sw },
-  };
+  if (sh >= h && sw >= w) return undefined;
+  return { top: Math.floor((h - sh) / 2), left: Math.floor((w - sw) / 2), height: sh, width: sw };
+}
+
+/** The space with its frame (sourceRegion); the same space when the images fill the whole input. */
+export function framedSpace(space: InputSpace, sourceShape: ImageShape): InputSpace {
+  const frame = sourceRegion(space.inputShape, sourceShape);
+  return frame ? { ...space, frame } : space;
 }
 
 /**
@@ -56,12 +71,14 @@ export function recordsDataStats(preprocessing: {
 
 /** The input space of a classifier from its recorded preprocessing. */
 export function inputSpace(classifier: { inputShape: ImageShape; preprocessing: Preprocessing }): InputSpace {
-  const { mean, std } = classifier.preprocessing;
+  const { mean, std, sourceShape } = classifier.preprocessing;
+  const source = sourceRegion(classifier.inputShape, sourceShape);
   return {
     inputShape: classifier.inputShape,
     low: mean.map((m, c) => (0 - m) / (std[c] ?? 1)),
     high: mean.map((m, c) => (1 - m) / (std[c] ?? 1)),
     hasDataStats: recordsDataStats(classifier.preprocessing),
+    ...(source ? { source } : {}),
   };
 }
 
@@ -116,10 +133,10 @@ export function clipToRange(x: tf.Tensor4D, space: InputSpace): tf.Tensor4D {
   });
 }
 
-/** A [1, h, w, 1] mask: 1 inside the space's frame (the whole input without one), 0 outside. */
-export function frameMask(space: InputSpace): tf.Tensor4D {
+/** A [1, h, w, 1] mask: 1 inside `region` (default the space's frame; the whole input without one), 0 outside. */
+export function frameMask(space: InputSpace, region = space.frame): tf.Tensor4D {
   const [h, w] = space.inputShape;
-  const frame = space.frame ?? { top: 0, left: 0, height: h, width: w };
+  const frame = region ?? { top: 0, left: 0, height: h, width: w };
   return tf.tidy(() =>
     tf.pad(tf.ones([1, frame.height, frame.width, 1]), [
       [0, 0],

@@ -71,7 +71,7 @@ export async function optimizeInputs(
   let rough: { inputs: tf.Tensor4D; losses: Record<string, number> };
   try {
     rough = await optimizeFrom(
-      { ...coarseSpace, frame: undefined },
+      { ...coarseSpace, frame: undefined, source: undefined },
       small,
       (z) => loss(enlarge(z)),
       { ...options, iterations: coarseSteps, blur: 0 },

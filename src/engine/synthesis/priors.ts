@@ -122,7 +122,7 @@ function smoothnessPrior(x: tf.Tensor4D, settings: PriorSettings): tf.Scalar {
 
 /**
  * The recorded-statistics prior: squared distance of the batch's per-channel pixel mean and
- * standard deviation (inside the frame, if any) from those of the teacher's training data, which
+ * standard deviation (inside the unpadded images' region, if the preprocessing pads them) from those of the teacher's training data, which
  * its preprocessing records (0 and 1 in normalised units), averaged over channels. The input-level
  * analogue of DeepInversion's BatchNorm prior, for teachers without BatchNorm layers. Undefined
  * when the preprocessing records no statistics.
@@ -131,8 +131,10 @@ export function pixelStatsPrior(x: tf.Tensor4D, space: InputSpace): tf.Scalar | 
   if (!space.hasDataStats) return undefined;
   return tf.tidy(() => {
     const [n, h, w] = x.shape;
-    const frame = space.frame ?? { height: h, width: w };
-    const inside = frameMask(space);
+    // The statistics were recorded on the unpadded images: measure inside them.
+    const region = space.source ?? space.frame;
+    const frame = region ?? { height: h, width: w };
+    const inside = frameMask(space, region);
     const count = n * frame.height * frame.width;
     const mean = tf.div(tf.sum(tf.mul(x, inside), [0, 1, 2]), count);
     const variance = tf.div(tf.sum(tf.mul(tf.square(tf.sub(x, mean)), inside), [0, 1, 2]), count);

@@ -264,6 +264,9 @@ describe('synthesis methods', () => {
     expect(teacher.preprocessing.sourceShape).toEqual([28, 28, 1]);
     const space = framedSpace(net.space, teacher.preprocessing.sourceShape);
     expect(space.frame).toEqual({ top: 2, left: 2, height: 28, width: 28 });
+    // The teacher's space knows where its images sit even without a frame (for the statistics prior).
+    expect(net.space.frame).toBeUndefined();
+    expect(net.space.source).toEqual(space.frame);
     expect(framedSpace(net.space, [32, 32, 1]).frame).toBeUndefined();
     const low = Math.fround(net.space.low[0]!);
     const border = (x: Float32Array, image: number): number[] => {

@@ -217,6 +217,17 @@ describe('pixelStatsPrior', () => {
     expect(prior.dataSync()[0]).toBeCloseTo(expected, 4);
     const withSmooth = imagePrior(x, { tv: 0, l2: 0, jitter: 0, pixelStats: 2 }, space)!;
     expect(withSmooth.dataSync()[0]).toBeCloseTo(2 * expected, 3);
+    // Without a frame, the unpadded images' region (the statistics were recorded on them) still
+    // decides which pixels count; with neither, the whole input counts (mean 8.5 over 9s and 1..8).
+    const { frame, ...unframed } = space;
+    const bySource = pixelStatsPrior(x, { ...unframed, source: frame })!;
+    expect(bySource.dataSync()[0]).toBeCloseTo(expected, 4);
+    const all = Array.from({ length: 32 }, (_, i) => values[i]!);
+    const allMean = all.reduce((a, b) => a + b, 0) / 32;
+    const allStd = Math.sqrt(all.reduce((a, b) => a + (b - allMean) ** 2, 0) / 32);
+    const whole = pixelStatsPrior(x, unframed)!;
+    expect(whole.dataSync()[0]).toBeCloseTo(allMean ** 2 + (allStd - 1) ** 2, 3);
+    tf.dispose([bySource, whole]);
     expect(pixelStatsPrior(x, { ...space, hasDataStats: false })).toBeUndefined();
     expect(imagePrior(x, { tv: 0, l2: 0, jitter: 0, pixelStats: 2 })).toBeUndefined();
     tf.dispose([x, prior, withSmooth]);
