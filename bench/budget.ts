@@ -14,7 +14,8 @@
  * Configurations: recommended (src/shared/recommended.ts), zskd-recommended,
  * noise-recommended, and the first measurements' rounds, rounds-js0 (no
  * disagreement term), zskd-rounds, noise-rounds; --disagreement W,
- * --round-steps N, --round-images N, --lr RATE and --temperature TAU (the
+ * --round-steps N, --round-images N, --restart F (share of each round started from earlier
+ * images), --lr RATE and --temperature TAU (the
  * student's), --shift stored|relabel (random shifts of the student's images,
  * labelled by the stored answer or by the teacher), --mixup F, --flip F, --fade F, --soften F
  * (fractions of each batch blended, mirrored or faded, labelled by the teacher) and
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     disagreement: { type: 'string' },
     'round-steps': { type: 'string' },
     'round-images': { type: 'string' },
+    restart: { type: 'string' },
     workers: { type: 'string', default: '1' },
     lr: { type: 'string' },
     pipelined: { type: 'boolean', default: false },
@@ -162,6 +164,7 @@ async function runOne(): Promise<void> {
     ...(values.disagreement !== undefined ? [`js${disagreement}`] : []),
     ...(values['round-steps'] !== undefined ? [`steps${roundSteps}`] : []),
     ...(values['round-images'] !== undefined ? [`images${roundImages}`] : []),
+    ...(values.restart !== undefined ? [`restart${values.restart}`] : []),
     ...(workers > 1 ? [`workers${workers}`] : []),
     ...(values.pipelined ? ['pipelined'] : []),
     ...(values.lr !== undefined ? [`lr${values.lr}`] : []),
@@ -215,6 +218,7 @@ async function runOne(): Promise<void> {
       disagreement,
       disagreementTemperature: RECOMMENDED_ROUNDS.disagreementTemperature,
       learningRateFloor: RECOMMENDED_ROUNDS.learningRateFloor,
+      restart: Number(values.restart ?? RECOMMENDED_ROUNDS.restart),
       pipelined: values.pipelined ?? false,
     },
   };

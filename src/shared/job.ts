@@ -59,6 +59,8 @@ export const RoundsSettingsSchema = z.object({
   disagreementTemperature: declaredNumber('rounds', 'disagreementTemperature'),
   /** The student's learning rate follows a cosine over the budget down to this fraction of its peak. */
   learningRateFloor: declaredNumber('rounds', 'learningRateFloor'),
+  /** Share of each round's images that start from random images of earlier rounds instead of noise (absent: 0). */
+  restart: declaredNumber('rounds', 'restart').optional(),
   /**
    * Round r's images are made with the student of round r - 2 instead of r - 1, so worker
    * processes make them while this process trains on round r - 1 (every core busy).

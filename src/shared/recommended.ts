@@ -74,6 +74,8 @@ export const RECOMMENDED_ROUNDS = {
   disagreement: 30,
   disagreementTemperature: 1,
   learningRateFloor: 0.05,
+  /** Share of each round's images started from earlier images instead of noise. */
+  restart: 0,
   /** Worker processes make the next round's images while the student trains (every core busy). */
   pipelined: true,
   /** Student batch size and peak learning rate in rounds. */

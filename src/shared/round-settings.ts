@@ -94,6 +94,21 @@ export const ROUND_SETTINGS = [
   },
   {
     group: 'rounds',
+    key: 'restart',
+    flag: 'restart',
+    label: 'Start from earlier images',
+    description:
+      "Share of each round's images that start from images of earlier rounds, picked at random, instead of from noise, so shapes keep improving from round to round (0 = all from noise).",
+    pipelines: ROUNDS,
+    advanced: true,
+    kind: 'number',
+    min: 0,
+    max: 1,
+    integer: false,
+    default: RECOMMENDED_ROUNDS.restart,
+  },
+  {
+    group: 'rounds',
     key: 'learningRateFloor',
     flag: 'lr-floor',
     label: 'Final learning rate',

@@ -10,6 +10,8 @@ export const ShardTaskSchema = z.object({
   index: z.number().int().min(0),
   count: z.number().int().min(1),
   seed: z.number().int(),
+  /** A file of starting images (float32, NHWC) for evenly spread images of the shard; absent: all from the method's start. */
+  starts: z.string().optional(),
 });
 
 export const ToShardWorkerSchema = z.discriminatedUnion('type', [

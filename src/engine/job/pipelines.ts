@@ -30,6 +30,7 @@ export const PIPELINE_FILES = {
   holdout: 'holdout',
   checkpoint: 'checkpoint',
   students: 'students',
+  starts: 'starts',
 } as const;
 
 /** What both pipelines get from runJob. */

@@ -68,6 +68,7 @@ export async function roundPipeline(
     shardsPerRound,
     checkpointDir: path.join(context.runDir, PIPELINE_FILES.checkpoint),
     snapshotDir: path.join(context.runDir, PIPELINE_FILES.students),
+    startsDir: path.join(context.runDir, PIPELINE_FILES.starts),
     card: context.card,
     metric: studentMetric(context, held),
     ...(host.signal ? { signal: host.signal } : {}),

@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import type { DistillSettings, RoundPoint, RoundsSettings } from '../../shared/job.js';
 import type { ModelCard } from '../../shared/model-card.js';
 import { restoreCheckpoint, saveCheckpoint } from '../distill/checkpoint.js';
@@ -12,7 +13,8 @@ import { UserError } from '../../shared/errors.js';
 import type { PlannedShard, ShardEntry, TransferSetStore } from '../transfer/store.js';
 import { Rng } from '../util/rng.js';
 import { ImagePool } from './image-pool.js';
-import type { ShardRunner, StudentRef } from './shards.js';
+import type { ShardRunner, ShardTask, StudentRef } from './shards.js';
+import { pickStartImages, restartCount, startFile, writeStartImages } from './start-images.js';
 import { StudentSnapshots } from './student-snapshots.js';
 
 export interface RoundsOptions {
@@ -44,6 +46,8 @@ export interface RoundsOptions {
   checkpointDir: string;
   /** Folder for copies of the student that later rounds' synthesis needs. */
   snapshotDir: string;
+  /** Folder for the starting images picked from earlier rounds (rounds.restart > 0). */
+  startsDir?: string;
   card: ModelCard;
   /** Measured after every round (test accuracy or hold-out agreement). */
   metric: (student: tfl.LayersModel) => Promise<number>;
@@ -129,6 +133,36 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
     const signals = [options.signal, options.stop, ending.signal].filter(
       (s): s is AbortSignal => s !== undefined,
     );
+    // restart > 0: some of round r's images start from images of rounds 1..r - lag (in the pool
+    // whenever round r is made, pipelined or not), picked by seed and shard.
+    const restart = plan.restart ?? 0;
+    const withStartImages = async (shards: PlannedShard[], lastRound: number): Promise<ShardTask[]> => {
+      const dir = options.startsDir;
+      if (restart <= 0 || lastRound < 1 || !dir) return shards;
+      let eligible = 0;
+      for (let q = 1; q <= lastRound; q++) {
+        for (const s of roundShards(store, q, options.shardsPerRound)) eligible += s.count;
+      }
+      const { inputs } = pool.data();
+      const picked = shards.map((s) => ({
+        shard: s,
+        images: pickStartImages(
+          inputs,
+          h * w * c,
+          eligible,
+          restartCount(s.count, restart),
+          (options.seed * 1_000_003 + s.index * 7_919 + 101) % 2_147_483_647,
+        ),
+      }));
+      return Promise.all(
+        picked.map(async ({ shard, images }) => {
+          if (images.length === 0) return shard;
+          const file = startFile(dir, shard.index);
+          await writeStartImages(file, images);
+          return { ...shard, starts: file };
+        }),
+      );
+    };
     const making = new Map<number, Promise<void>>();
     const makeRound = (r: number): Promise<void> => {
       const existing = making.get(r);
@@ -137,12 +171,13 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
       const made = (async () => {
         if (missing.length === 0) return;
         const source = r - lag;
+        const tasks = await withStartImages(missing, source);
         const student =
           source >= 1 && plan.disagreement > 0
             ? studentRef(await students.folder(source, checkpointed), plan)
             : undefined;
         await options.runner.run(
-          missing,
+          tasks,
           {
             onProgress: (index, p) => options.onSynthesis?.(index, p),
             onShard: async (entry) => {
@@ -155,6 +190,7 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
           student ? { student } : {},
         );
         await students.release(source);
+        await Promise.all(tasks.map((t) => (t.starts ? fs.rm(t.starts, { force: true }) : undefined)));
       })();
       made.catch(() => undefined); // awaited where it is needed; never an unhandled rejection
       making.set(r, made);

@@ -9,13 +9,16 @@ import type {
 import { loadModel } from '../models/io.js';
 import type { tf } from '../tf.js';
 import { writeShardFile } from '../transfer/shard-file.js';
+import { readStartImages } from './start-images.js';
 import type { ShardEntry } from '../transfer/store.js';
 
-/** One shard to synthesize: its place in the set, size and seed. */
+/** One shard to synthesize: its place in the set, size and seed, and its starting images if any. */
 export interface ShardTask {
   index: number;
   count: number;
   seed: number;
+  /** File of starting images for some of its images (start-images.ts). */
+  starts?: string;
 }
 
 /** Callbacks of a shard runner; `onShard` records a finished shard (the coordinator's job). */
@@ -72,7 +75,13 @@ export async function synthesizeShard(
 ): Promise<ShardEntry> {
   const started = performance.now();
   const synthesizer = method.create(teacher, settings);
-  const batch = await synthesizer.synthesize(task.count, task.seed, options);
+  const pixels = teacher.inputShape.reduce((a, b) => a * b, 1);
+  const starts = task.starts ? await readStartImages(task.starts, pixels, task.count) : undefined;
+  const batch = await synthesizer.synthesize(
+    task.count,
+    task.seed,
+    starts ? { ...options, starts } : options,
+  );
   const file = await writeShardFile(dir, task.index, batch);
   return {
     index: task.index,

@@ -31,6 +31,11 @@ export interface SynthesizeOptions {
   signal?: AbortSignal;
   /** The current student: images are also pushed to where it disagrees with the teacher. */
   student?: StudentAwareness;
+  /**
+   * Starting images (flat NHWC, normalised units) for k images of the call, spread evenly over
+   * it (startSlot), replacing the method's own starts there; the rest start as the method does.
+   */
+  starts?: Float32Array;
 }
 
 /**

@@ -53,7 +53,8 @@ export async function runBatches(
   for (let b = 0; done < count; b++) {
     const batch = Math.min(runner.batchSize, count - done);
     const planned = plan(batch, (seed * 7919 + b * 104_729) % 2_147_483_647);
-    const { start, targets } = planned;
+    const { targets } = planned;
+    const start = withStarts(planned.start, options.starts, done, count, pixels);
     const loss =
       planned.loss && options.student ? withDisagreement(planned.loss, options.student) : planned.loss;
     let final = start;
@@ -104,6 +105,37 @@ export async function runBatches(
   }
   const metrics = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / count]));
   return { count, inputs, logits, metrics };
+}
+
+/**
+ * Which of the given starting images image `i` of `count` takes when `k` are spread evenly over
+ * them (the ones where floor(i k / count) steps up), or -1 for none.
+ */
+export function startSlot(i: number, count: number, k: number): number {
+  const below = Math.floor((i * k) / count);
+  return Math.floor(((i + 1) * k) / count) > below ? below : -1;
+}
+
+/** The batch's starts with the given starting images put in their slots (disposes `start` if it replaces it). */
+function withStarts(
+  start: tf.Tensor4D,
+  starts: Float32Array | undefined,
+  offset: number,
+  count: number,
+  pixels: number,
+): tf.Tensor4D {
+  const k = starts ? Math.floor(starts.length / pixels) : 0;
+  if (!starts || k === 0) return start;
+  const n = start.shape[0];
+  const slots = Array.from({ length: n }, (_, i) => startSlot(offset + i, count, k));
+  if (slots.every((slot) => slot < 0)) return start;
+  const values = start.dataSync().slice() as Float32Array;
+  slots.forEach((slot, i) => {
+    if (slot >= 0) values.set(starts.subarray(slot * pixels, (slot + 1) * pixels), i * pixels);
+  });
+  const replaced = tf.tensor4d(values, start.shape);
+  start.dispose();
+  return replaced;
 }
 
 async function matchRate(targets: tf.Tensor2D, logits: tf.Tensor2D): Promise<number> {

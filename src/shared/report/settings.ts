@@ -54,6 +54,12 @@ function roundsTable(result: JobResult): string {
     ['Disagreement weight', plan.disagreement > 0 ? code(settingText(plan.disagreement)) : 'off'],
     ['Disagreement temperature', code(settingText(plan.disagreementTemperature))],
     ['Learning rate at the end', `${formatPercent(plan.learningRateFloor, 0)} of its peak (cosine)`],
+    [
+      'Started from earlier images',
+      (plan.restart ?? 0) > 0
+        ? `${formatCount((plan.restart ?? 0) * 100)}% of each round`
+        : 'none (all from noise)',
+    ],
   ];
   return `<h3>Rounds</h3>${keyValueTable(rows)}`;
 }

@@ -30,7 +30,10 @@ const TWO_STAGE = [
   '6',
 ];
 
-/** The round pipeline, small: 5 rounds of 40 images x 10 steps and 25 student steps, student-aware. */
+/**
+ * The round pipeline, small: 5 rounds of 40 images x 10 steps and 25 student steps, student-aware,
+ * half of each round's images started from earlier ones.
+ */
 const ROUNDS = [
   '--pipeline',
   'rounds',
@@ -44,6 +47,8 @@ const ROUNDS = [
   '25',
   '--disagreement',
   '30',
+  '--restart',
+  '0.5',
   '--holdout',
   '60',
   '--set',

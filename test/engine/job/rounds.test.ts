@@ -133,6 +133,27 @@ describe('the round pipeline', () => {
     expect(two.student.fingerprint).toBe(one.student.fingerprint);
   });
 
+  it('restart: from round 2 half the images start from earlier ones, as one process would in workers, files removed', async () => {
+    const rounds = { maxRounds: 2, imagesPerRound: 60, restart: 0.5 };
+    const fresh = await runJob(spec('restart-off', { ...rounds, restart: 0 }), { emit: () => undefined });
+    const one = await runJob(spec('restart-one', rounds), { emit: () => undefined });
+    const two = await runJob(spec('restart-two', rounds, { workers: 2 }), {
+      emit: () => undefined,
+      shardRunner: (ctx) => new WorkerPool(ctx, 'wasm'),
+    });
+    const off = shards('restart-off').map((s) => s.sha256);
+    const on = shards('restart-one').map((s) => s.sha256);
+    // Round 1 has no earlier images; round 2's shards start half of their images from round 1's.
+    expect(on.slice(0, 2)).toEqual(off.slice(0, 2));
+    expect(on[2]).not.toBe(off[2]);
+    expect(on[3]).not.toBe(off[3]);
+    expect(shards('restart-two').map((s) => s.sha256)).toEqual(on);
+    expect(two.student.fingerprint).toBe(one.student.fingerprint);
+    expect(one.student.fingerprint).not.toBe(fresh.student.fingerprint);
+    // The starting images are written for a round and removed once it is on disk.
+    expect(readdirSync(path.join(work, 'restart-two', 'starts'))).toEqual([]);
+  });
+
   it('pipelined: workers make round r + 1 with the student of round r - 1 while this process trains, as one process would', async () => {
     const rounds = { maxRounds: 3, imagesPerRound: 60, pipelined: true };
     const one = await runJob(spec('pipelined-one', rounds), { emit: () => undefined });

@@ -63,6 +63,12 @@ describe('report of a round-pipeline run', () => {
     expect(row(settings, 'Disagreement weight')).toBe('<code>30</code>');
     expect(row(settings, 'Disagreement temperature')).toBe('<code>1</code>');
     expect(row(settings, 'Learning rate at the end')).toBe('5% of its peak (cosine)');
+    expect(row(settings, 'Started from earlier images')).toBe('none (all from noise)');
+    const restarted = makeResult({ rounds: { stoppedEarly: false } });
+    restarted.spec.rounds = { ...restarted.spec.rounds!, restart: 0.5 };
+    expect(row(section(renderReportHtml(restarted, {}), 'settings'), 'Started from earlier images')).toBe(
+      '50% of each round',
+    );
     expect(settings).not.toContain('>Epochs<');
     expect(settings).not.toContain('>Images to distill on<');
     expect(settings).not.toContain('>Images per shard<');

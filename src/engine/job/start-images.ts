@@ -1,0 +1,81 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../../shared/errors.js';
+import { writeFileAtomic } from '../util/atomic-fs.js';
+import { Rng } from '../util/rng.js';
+
+/**
+ * Starting images for a round's shards taken from earlier rounds (the `restart` setting): the
+ * coordinator picks them from the images in memory and writes one file per shard, which the
+ * process that makes the shard (this one or a worker) reads. The picks depend on the seed, the
+ * shard and the images of the rounds before only, so a resumed job picks the same ones.
+ */
+
+/** How many of a shard's `count` images start from earlier ones at share `restart`. */
+export function restartCount(count: number, restart: number): number {
+  return Math.min(count, Math.round(count * Math.max(0, restart)));
+}
+
+/**
+ * Picks `k` images at random (with replacement) among the first `eligible` of `inputs`
+ * (`pixels` values each), seeded by `seed`.
+ */
+export function pickStartImages(
+  inputs: Float32Array,
+  pixels: number,
+  eligible: number,
+  k: number,
+  seed: number,
+): Float32Array {
+  if (eligible <= 0 || k <= 0) return new Float32Array(0);
+  if (eligible * pixels > inputs.length) {
+    throw new Error(`pickStartImages: ${eligible} images asked for, ${inputs.length / pixels} held`);
+  }
+  const rng = new Rng(seed);
+  const out = new Float32Array(k * pixels);
+  for (let i = 0; i < k; i++) {
+    const j = rng.int(eligible);
+    out.set(inputs.subarray(j * pixels, (j + 1) * pixels), i * pixels);
+  }
+  return out;
+}
+
+/** The file of shard `index`'s starting images in `dir`. */
+export function startFile(dir: string, index: number): string {
+  return path.join(dir, `starts-${String(index).padStart(5, '0')}.bin`);
+}
+
+/** Writes starting images (raw float32, little-endian, NHWC), atomically. */
+export async function writeStartImages(file: string, images: Float32Array): Promise<void> {
+  const bytes = new Uint8Array(images.byteLength);
+  const view = new DataView(bytes.buffer);
+  images.forEach((v, i) => view.setFloat32(i * 4, v, true));
+  await writeFileAtomic(file, bytes);
+}
+
+/**
+ * Reads a file of starting images for a shard of `count` images of `pixels` values each:
+ * at most `count` whole images, else a UserError naming the file.
+ */
+export async function readStartImages(file: string, pixels: number, count: number): Promise<Float32Array> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (error) {
+    throw new UserError(
+      'CHECKPOINT_DAMAGED',
+      `The starting images of a shard are missing (${file}): ${(error as Error).message}`,
+      'Start the job again; it writes them anew from the images on disk',
+    );
+  }
+  const values = bytes.byteLength / 4;
+  if (bytes.byteLength % (4 * pixels) !== 0 || values / pixels > count) {
+    throw new UserError(
+      'CHECKPOINT_DAMAGED',
+      `The starting images in ${file} are damaged: ${bytes.byteLength} bytes is not a whole number of at most ${count} images of ${pixels} values`,
+      'Start the job again; it writes them anew from the images on disk',
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Float32Array.from({ length: values }, (_, i) => view.getFloat32(i * 4, true));
+}
