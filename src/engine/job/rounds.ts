@@ -292,6 +292,8 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
       // A next round still being made is not needed any more.
       ending.abort(new Error('the rounds ended'));
       await Promise.allSettled(making.values());
+      // Starting images left by a kill between a shard and the removal of its file.
+      if (options.startsDir) await fs.rm(options.startsDir, { recursive: true, force: true });
     }
     return {
       rounds: curve.length,
