@@ -91,10 +91,26 @@ export function darkDecision(
   };
 }
 
-/** The methods' `notes`: what the `background` setting decided for this teacher, if anything. */
-export function darkNotes(teacher: Classifier, settings: { dark: number; background: string }): string[] {
+/**
+ * The methods' `notes`: what the `background` setting decided for this teacher, if anything, and
+ * whether the recorded-statistics prior (pixelStats > 0) has statistics to pull toward.
+ */
+export function priorNotes(
+  teacher: Classifier,
+  settings: { dark: number; background: string; pixelStats: number },
+): string[] {
   const { note } = darkDecision(settings, teacher.preprocessing);
-  return note === undefined ? [] : [note];
+  const notes = note === undefined ? [] : [note];
+  if (settings.pixelStats > 0) {
+    const { mean, std } = teacher.preprocessing;
+    const list = (values: readonly number[]): string => values.map((v) => v.toFixed(3)).join(', ');
+    notes.push(
+      recordsDataStats(teacher.preprocessing)
+        ? `Recorded-statistics prior: on (weight ${settings.pixelStats}; each batch pulled toward the training images' pixel mean ${list(mean)} and spread ${list(std)})`
+        : "Recorded-statistics prior: off (the teacher's preprocessing records no pixel statistics)",
+    );
+  }
+  return notes;
 }
 
 /**

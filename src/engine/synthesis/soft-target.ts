@@ -5,7 +5,7 @@ import { SHARED_FIELDS } from './fields.js';
 import { framedSpace, initialInputs, type InitKind } from './init.js';
 import { klToTargets } from './losses.js';
 import type { SynthesisMethod, Synthesizer } from './method.js';
-import { batchNormPrior, darkDecision, darkNotes, imagePrior, jitterer } from './priors.js';
+import { batchNormPrior, darkDecision, priorNotes, imagePrior, jitterer } from './priors.js';
 import type { InputLoss } from './optimize-inputs.js';
 import { runBatches } from './run-batches.js';
 import type { Classifier } from '../models/classifier.js';
@@ -230,5 +230,5 @@ export const softTargetMethod: SynthesisMethod<typeof FIELDS> = {
   needsDenseHead: true,
   recommended: RECOMMENDED_METHOD_SETTINGS['soft-target'] as Partial<Settings>,
   create,
-  notes: darkNotes,
+  notes: priorNotes,
 };

@@ -8,7 +8,7 @@ import { SHARED_FIELDS } from './fields.js';
 import { framedSpace, initialInputs, type InitKind } from './init.js';
 import { crossEntropyToTargets } from './losses.js';
 import type { SynthesisMethod } from './method.js';
-import { darkDecision, darkNotes, imagePrior, jitterer } from './priors.js';
+import { darkDecision, priorNotes, imagePrior, jitterer } from './priors.js';
 import type { InputLoss } from './optimize-inputs.js';
 import { runBatches } from './run-batches.js';
 import { splitTeacher } from './teacher-net.js';
@@ -146,5 +146,5 @@ export const zskdMethod: SynthesisMethod<typeof FIELDS> = {
   recommended: (RECOMMENDED_METHOD_SETTINGS['zskd'] ?? {}) as Partial<Settings>,
   needsDenseHead: true,
   create,
-  notes: darkNotes,
+  notes: priorNotes,
 };

@@ -254,6 +254,14 @@ describe('synthesis methods', () => {
         expect.stringMatching(/^Pull toward black: on/),
       ]);
       expect(method.notes?.(teacher, settingsWith({}))).toEqual([]);
+      // The recorded-statistics prior says what it pulls toward, or that there is nothing to pull toward.
+      expect(method.notes?.(teacher, settingsWith({ pixelStats: 400 }))).toEqual([
+        `Recorded-statistics prior: on (weight 400; each batch pulled toward the training images' pixel mean ${teacher.preprocessing.mean[0]!.toFixed(3)} and spread ${teacher.preprocessing.std[0]!.toFixed(3)})`,
+      ]);
+      const unrecorded = { ...teacher, preprocessing: { ...teacher.preprocessing, mean: [0], std: [1] } };
+      expect(method.notes?.(unrecorded, settingsWith({ pixelStats: 400 }))).toEqual([
+        "Recorded-statistics prior: off (the teacher's preprocessing records no pixel statistics)",
+      ]);
       const off = await make({ dark: 1000, background: 'any' });
       expect(off.inputs).toEqual(plain.inputs);
     });
