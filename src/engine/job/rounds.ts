@@ -14,7 +14,7 @@ import type { PlannedShard, ShardEntry, TransferSetStore } from '../transfer/sto
 import { Rng } from '../util/rng.js';
 import { ImagePool } from './image-pool.js';
 import type { ShardRunner, ShardTask, StudentRef } from './shards.js';
-import { pickStartImages, restartCount, startFile, writeStartImages } from './start-images.js';
+import { startImagesFor } from './start-images.js';
 import { StudentSnapshots } from './student-snapshots.js';
 
 export interface RoundsOptions {
@@ -136,32 +136,20 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
     // restart > 0: some of round r's images start from images of rounds 1..r - lag (in the pool
     // whenever round r is made, pipelined or not), picked by seed and shard.
     const restart = plan.restart ?? 0;
-    const withStartImages = async (shards: PlannedShard[], lastRound: number): Promise<ShardTask[]> => {
-      const dir = options.startsDir;
-      if (restart <= 0 || lastRound < 1 || !dir) return shards;
+    const withStartImages = (shards: PlannedShard[], lastRound: number): Promise<ShardTask[]> => {
       let eligible = 0;
       for (let q = 1; q <= lastRound; q++) {
         for (const s of roundShards(store, q, options.shardsPerRound)) eligible += s.count;
       }
-      const { inputs } = pool.data();
-      const picked = shards.map((s) => ({
-        shard: s,
-        images: pickStartImages(
-          inputs,
-          h * w * c,
-          eligible,
-          restartCount(s.count, restart),
-          (options.seed * 1_000_003 + s.index * 7_919 + 101) % 2_147_483_647,
-        ),
-      }));
-      return Promise.all(
-        picked.map(async ({ shard, images }) => {
-          if (images.length === 0) return shard;
-          const file = startFile(dir, shard.index);
-          await writeStartImages(file, images);
-          return { ...shard, starts: file };
-        }),
-      );
+      return options.startsDir && restart > 0
+        ? startImagesFor(
+            shards,
+            { ...pool.data(), pixels: h * w * c, eligible },
+            restart,
+            options.seed,
+            options.startsDir,
+          )
+        : Promise.resolve(shards);
     };
     const making = new Map<number, Promise<void>>();
     const makeRound = (r: number): Promise<void> => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { UserError } from '../../shared/errors.js';
 import { writeFileAtomic } from '../util/atomic-fs.js';
 import { Rng } from '../util/rng.js';
+import type { ShardTask } from './shards.js';
 
 /**
  * Starting images for a round's shards taken from earlier rounds (the `restart` setting): the
@@ -38,6 +39,39 @@ export function pickStartImages(
     out.set(inputs.subarray(j * pixels, (j + 1) * pixels), i * pixels);
   }
   return out;
+}
+
+/**
+ * Picks the starting images of each shard among the first `eligible` images held (those of the
+ * earlier rounds), seeded by `seed` and the shard, and writes them to the shard's file in `dir`:
+ * the shards as tasks that name their file (shards without any, as they are).
+ */
+export async function startImagesFor(
+  shards: readonly ShardTask[],
+  held: { inputs: Float32Array; pixels: number; eligible: number },
+  restart: number,
+  seed: number,
+  dir: string,
+): Promise<ShardTask[]> {
+  // Picked before any await: `held.inputs` may be a view that the next round's images replace.
+  const picked = shards.map((shard) => ({
+    shard,
+    images: pickStartImages(
+      held.inputs,
+      held.pixels,
+      held.eligible,
+      restartCount(shard.count, restart),
+      (seed * 1_000_003 + shard.index * 7_919 + 101) % 2_147_483_647,
+    ),
+  }));
+  return Promise.all(
+    picked.map(async ({ shard, images }) => {
+      if (images.length === 0) return shard;
+      const file = startFile(dir, shard.index);
+      await writeStartImages(file, images);
+      return { ...shard, starts: file };
+    }),
+  );
 }
 
 /** The file of shard `index`'s starting images in `dir`. */
