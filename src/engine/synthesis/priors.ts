@@ -138,8 +138,9 @@ function smoothnessPrior(x: tf.Tensor4D, settings: PriorSettings): tf.Scalar {
 
 /**
  * The recorded-statistics prior: squared distance of the batch's per-channel pixel mean and
- * standard deviation (inside the unpadded images' region, if the preprocessing pads them) from those of the teacher's training data, which
- * its preprocessing records (0 and 1 in normalised units), averaged over channels. The input-level
+ * standard deviation (inside the unpadded images' region, if the preprocessing pads them) from
+ * those of the teacher's training data, which its preprocessing records (0 and 1 in normalised
+ * units), averaged over channels. The input-level
  * analogue of DeepInversion's BatchNorm prior, for teachers without BatchNorm layers. Undefined
  * when the preprocessing records no statistics.
  */
