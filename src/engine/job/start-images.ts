@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../shared/errors.js';
 import { writeFileAtomic } from '../util/atomic-fs.js';
+import { copyFloatsLE, floatsFromLE } from '../util/floats-le.js';
 import { Rng } from '../util/rng.js';
 import type { ShardTask } from './shards.js';
 
@@ -82,8 +83,7 @@ export function startFile(dir: string, index: number): string {
 /** Writes starting images (raw float32, little-endian, NHWC), atomically. */
 export async function writeStartImages(file: string, images: Float32Array): Promise<void> {
   const bytes = new Uint8Array(images.byteLength);
-  const view = new DataView(bytes.buffer);
-  images.forEach((v, i) => view.setFloat32(i * 4, v, true));
+  copyFloatsLE(images, bytes, 0);
   await writeFileAtomic(file, bytes);
 }
 
@@ -110,6 +110,5 @@ export async function readStartImages(file: string, pixels: number, count: numbe
       'Start the job again; it writes them anew from the images on disk',
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return Float32Array.from({ length: values }, (_, i) => view.getFloat32(i * 4, true));
+  return floatsFromLE(bytes, 0, values);
 }

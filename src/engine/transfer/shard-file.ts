@@ -4,6 +4,7 @@ import path from 'node:path';
 import { UserError } from '../../shared/errors.js';
 import type { TransferBatch } from '../synthesis/method.js';
 import { writeFileAtomic } from '../util/atomic-fs.js';
+import { copyFloatsLE, floatsFromLE } from '../util/floats-le.js';
 
 /**
  * One shard of a transfer set on disk. Layout (all little-endian):
@@ -39,30 +40,6 @@ export function shardFileName(index: number): string {
 /** sha256 (hex) of some bytes. */
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-// Typed arrays use the host's byte order; the file is always little-endian.
-const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-function copyFloatsLE(values: Float32Array, out: Uint8Array, offset: number): void {
-  if (HOST_IS_LITTLE_ENDIAN) {
-    out.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), offset);
-    return;
-  }
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  for (let i = 0; i < values.length; i++) view.setFloat32(offset + 4 * i, values[i]!, true);
-}
-
-function floatsFromLE(bytes: Uint8Array, offset: number, length: number): Float32Array {
-  // Copy into a fresh buffer: file buffers need not be 4-byte aligned.
-  const result = new Float32Array(length);
-  if (HOST_IS_LITTLE_ENDIAN) {
-    new Uint8Array(result.buffer).set(bytes.subarray(offset, offset + 4 * length));
-    return result;
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i < length; i++) result[i] = view.getFloat32(offset + 4 * i, true);
-  return result;
 }
 
 /** Encodes a batch as the bytes of a shard file (see the layout above). */
