@@ -136,20 +136,14 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
     // restart > 0: some of round r's images start from images of rounds 1..r - lag (in the pool
     // whenever round r is made, pipelined or not), picked by seed and shard.
     const restart = plan.restart ?? 0;
-    const withStartImages = (shards: PlannedShard[], lastRound: number): Promise<ShardTask[]> => {
+    const withStartImages = async (shards: PlannedShard[], lastRound: number): Promise<ShardTask[]> => {
+      if (!options.startsDir || restart <= 0) return shards;
       let eligible = 0;
       for (let q = 1; q <= lastRound; q++) {
         for (const s of roundShards(store, q, options.shardsPerRound)) eligible += s.count;
       }
-      return options.startsDir && restart > 0
-        ? startImagesFor(
-            shards,
-            { ...pool.data(), pixels: h * w * c, eligible },
-            restart,
-            options.seed,
-            options.startsDir,
-          )
-        : Promise.resolve(shards);
+      const held = { ...pool.data(), pixels: h * w * c, eligible };
+      return startImagesFor(shards, held, restart, options.seed, options.startsDir);
     };
     const making = new Map<number, Promise<void>>();
     const makeRound = (r: number): Promise<void> => {
