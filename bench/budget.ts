@@ -12,7 +12,9 @@
  *   node --import tsx bench/budget.ts --dataset mnist --gather
  *
  * Configurations: recommended (src/shared/recommended.ts), zskd-recommended,
- * noise-recommended, and the first measurements' rounds, rounds-js0 (no
+ * noise-recommended, real (a reference, not data-free: each round's images are real training
+ * images drawn at random, with the teacher's answers, so the same student training shows what
+ * the student reaches from real images in the same time), and the first measurements' rounds, rounds-js0 (no
  * disagreement term), zskd-rounds, noise-rounds; --disagreement W,
  * --round-steps N, --round-images N, --restart F (share of each round started from earlier
  * images), --lr RATE and --temperature TAU (the
@@ -35,6 +37,13 @@ import { runJob } from '../src/engine/job/run-job.js';
 import { WorkerPool } from '../src/engine/job/worker-pool.js';
 import { getSynthesisMethod } from '../src/engine/synthesis/registry.js';
 import { writeFileAtomic } from '../src/engine/util/atomic-fs.js';
+import { resolveDataset } from '../src/engine/data/datasets.js';
+import { toInputTensor } from '../src/engine/data/preprocess.js';
+import type { ShardRunner } from '../src/engine/job/shards.js';
+import type { ShardRunnerContext } from '../src/engine/job/run-job.js';
+import { writeShardFile } from '../src/engine/transfer/shard-file.js';
+import { tf } from '../src/engine/tf.js';
+import { Rng } from '../src/engine/util/rng.js';
 
 const { values } = parseArgs({
   options: {
@@ -97,6 +106,13 @@ const CONFIGS: Record<string, Config> = {
     ...FIRST,
   },
   'noise-rounds': { method: 'noise', methodSettings: {}, ...FIRST, disagreement: 0 },
+  real: {
+    method: 'noise',
+    methodSettings: {},
+    disagreement: 0,
+    studentSteps: RECOMMENDED_ROUNDS.studentSteps,
+    learningRate: RECOMMENDED_ROUNDS.learningRate,
+  },
   ...Object.fromEntries(
     ['soft-target', 'zskd', 'noise'].map((name) => {
       const method = getSynthesisMethod(name);
@@ -223,8 +239,10 @@ async function runOne(): Promise<void> {
     },
   };
   console.log(`${key}: running for ${budgetSeconds} s on ${backend.name}`);
+  if (configName === 'real' && workers > 1) throw new Error('--config real runs in one process');
   const result = await runJob(spec, {
     ...(workers > 1 ? { shardRunner: (ctx) => new WorkerPool(ctx, backend.name) } : {}),
+    ...(configName === 'real' ? { shardRunner: (ctx) => realImages(ctx, dataset!.data) } : {}),
     emit: (event) => {
       if (event.type === 'round') {
         const p = event.point;
@@ -258,6 +276,40 @@ async function runOne(): Promise<void> {
     `${key}: ${(run.finalAccuracy * 100).toFixed(2)}% (teacher ${(run.teacherAccuracy * 100).toFixed(2)}%, ratio ${(run.finalAccuracy / run.teacherAccuracy).toFixed(3)}) after ${run.rounds} rounds, ${run.seconds.toFixed(0)} s`,
   );
   await fs.rm(runDir, { recursive: true, force: true });
+}
+
+/**
+ * The reference runner of `--config real`: each shard holds real training images of the dataset,
+ * drawn at random by the shard's seed, with the teacher's logits on them.
+ */
+function realImages(context: ShardRunnerContext, data: string): ShardRunner {
+  const { teacher, transferDir } = context;
+  const train = resolveDataset(data, 'train');
+  return {
+    run: async (tasks, callbacks) => {
+      const images = await train;
+      for (const task of tasks) {
+        const rng = new Rng(task.seed);
+        const indices = Array.from({ length: task.count }, () => rng.int(images.count));
+        const [inputs, logits] = tf.tidy(() => {
+          const x = toInputTensor(images, indices, teacher.preprocessing, teacher.inputShape);
+          const y = teacher.model.predict(x) as tf.Tensor2D;
+          return [x.dataSync() as Float32Array, y.dataSync() as Float32Array];
+        });
+        const batch = { count: task.count, inputs, logits, metrics: {} };
+        const file = await writeShardFile(transferDir, task.index, batch);
+        await callbacks.onShard({
+          index: task.index,
+          count: task.count,
+          seed: task.seed,
+          file: file.file,
+          sha256: file.sha256,
+          seconds: 0,
+          metrics: {},
+        });
+      }
+    },
+  };
 }
 
 /** Gathers every saved run of the dataset into bench/results/budget-<dataset>.json. */
