@@ -172,6 +172,7 @@ async function runOne(): Promise<void> {
   const roundSteps = Number(values['round-steps'] ?? config.studentSteps);
   const roundImages = Number(values['round-images'] ?? RECOMMENDED_ROUNDS.imagesPerRound);
   const workers = Number(values.workers);
+  if (configName === 'real' && workers > 1) throw new Error('--config real runs in one process');
   if (values.shift !== undefined && !['stored', 'relabel'].includes(values.shift)) {
     throw new Error('--shift must be stored or relabel');
   }
@@ -239,7 +240,6 @@ async function runOne(): Promise<void> {
     },
   };
   console.log(`${key}: running for ${budgetSeconds} s on ${backend.name}`);
-  if (configName === 'real' && workers > 1) throw new Error('--config real runs in one process');
   const result = await runJob(spec, {
     ...(workers > 1 ? { shardRunner: (ctx) => new WorkerPool(ctx, backend.name) } : {}),
     ...(configName === 'real' ? { shardRunner: (ctx) => realImages(ctx, dataset!.data) } : {}),
