@@ -132,7 +132,7 @@ export const JOB_SETTINGS = [
     min: 0.1,
     max: 1000,
     integer: false,
-    default: 20,
+    default: { rounds: RECOMMENDED_ROUND_DISTILL.temperature, 'two-stage': 20 },
   },
   {
     group: 'distill',
