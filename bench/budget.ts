@@ -45,6 +45,13 @@ import { writeShardFile } from '../src/engine/transfer/shard-file.js';
 import { tf } from '../src/engine/tf.js';
 import { Rng } from '../src/engine/util/rng.js';
 
+/**
+ * What a run's key means when it does not name --round-images or --temperature: the round
+ * pipeline's values when the first runs were keyed (the product now makes 800 images per round
+ * at temperature 4), kept so that a saved run is never taken for a different configuration.
+ */
+const KEYED_DEFAULTS = { imagesPerRound: 400, temperature: 20 } as const;
+
 const { values } = parseArgs({
   options: {
     dataset: { type: 'string', default: 'mnist' },
@@ -170,7 +177,7 @@ async function runOne(): Promise<void> {
   const sets = Object.fromEntries((values.set ?? []).map((s) => s.split('=') as [string, string]));
   const seed = Number(values.seed);
   const roundSteps = Number(values['round-steps'] ?? config.studentSteps);
-  const roundImages = Number(values['round-images'] ?? RECOMMENDED_ROUNDS.imagesPerRound);
+  const roundImages = Number(values['round-images'] ?? KEYED_DEFAULTS.imagesPerRound);
   const workers = Number(values.workers);
   if (configName === 'real' && workers > 1) throw new Error('--config real runs in one process');
   if (values.shift !== undefined && !['stored', 'relabel'].includes(values.shift)) {
@@ -215,7 +222,7 @@ async function runOne(): Promise<void> {
       epochs: 1,
       batchSize: RECOMMENDED_ROUNDS.batchSize,
       learningRate: Number(values.lr ?? config.learningRate),
-      temperature: Number(values.temperature ?? 20),
+      temperature: Number(values.temperature ?? KEYED_DEFAULTS.temperature),
       augment: values.shift !== undefined,
       relabel: values.shift === 'relabel',
       mixup: Number(values.mixup ?? 0),
