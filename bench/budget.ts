@@ -11,7 +11,9 @@
  *   node --import tsx bench/budget.ts --dataset mnist --config rounds --budget 15m [--seed 1]
  *   node --import tsx bench/budget.ts --dataset mnist --gather
  *
- * Configurations: recommended (src/shared/recommended.ts), zskd-recommended,
+ * Configurations: recommended (the starting method settings of src/shared/recommended.ts; the
+ * student's temperature, images per round and shifts come from the flags, see KEYED_DEFAULTS,
+ * so pass --temperature 4 --round-images 800 --shift relabel for the product's defaults), zskd-recommended,
  * noise-recommended, real (a reference, not data-free: each round's images are real training
  * images drawn at random, with the teacher's answers, so the same student training shows what
  * the student reaches from real images in the same time), and the first measurements' rounds, rounds-js0 (no
