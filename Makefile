@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.install-stamp
 CLI := node bin/distill-studio.js
 
-.PHONY: demo test install chromium datasets app example-teacher fashion-teacher bench clean
+.PHONY: demo test install chromium datasets wasm-toolchain simd-kernels app example-teacher fashion-teacher bench clean
 
 # onnxruntime-node ships its CPU binaries in the npm package; on Linux x64 its install script would
 # also download the CUDA provider from NuGet, which this app neither needs nor can reach offline.
@@ -39,7 +39,19 @@ datasets:
 		{ $(APT_INSTALL) dataset-fashion-mnist >/dev/null; } || \
 		echo "Could not install dataset-fashion-mnist: the tests that read it will be skipped"; }
 
-test: install chromium datasets
+# clang and lld compile src/engine/backend/simd/kernels.c to WebAssembly: the module is committed
+# (the app never needs a compiler), and a test rebuilds it to check it matches its source.
+wasm-toolchain:
+	@command -v clang >/dev/null && command -v wasm-ld >/dev/null || { \
+		echo "Installing Debian's clang and lld to check the committed SIMD kernels against kernels.c"; \
+		{ $(APT_INSTALL) clang lld >/dev/null; } || \
+		echo "Could not install clang and lld: the rebuild check will be skipped"; }
+
+# Rebuilds the committed SIMD kernels after an edit of kernels.c.
+simd-kernels: wasm-toolchain
+	node scripts/build-simd-kernels.mjs
+
+test: install chromium datasets wasm-toolchain
 	npm test
 
 # The app in browser mode (no Electron binary needed): prints the address to open.

@@ -1,5 +1,17 @@
-import type { Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, KernelFunc } from '@tensorflow/tfjs-core';
+import type {
+  Conv2DBackpropFilterAttrs,
+  Conv2DBackpropInputAttrs,
+  KernelFunc,
+  TensorInfo,
+} from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
+import {
+  isHeapBackend,
+  pointer,
+  simdKernelsFor,
+  type HeapBackend,
+  type SimdKernels,
+} from './simd-kernels.js';
 import { attrsOf, withScratch } from './wasm-kernel-util.js';
 
 /**
@@ -49,6 +61,10 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
   const { top, left } = info.padInfo;
   const bottom = Math.max(0, (outHeight - 1) * strideH + filterHeight - inHeight - top);
   const right = Math.max(0, (outWidth - 1) * strideW + filterWidth - inWidth - left);
+  const simd = simdKernelsFor(backend);
+  if (simd && isHeapBackend(backend) && info.inChannels === 1 && strideW === 1 && x.dtype === 'float32') {
+    return simdFilterGrad(simd, backend, x, dy, info);
+  }
 
   return withScratch(backend, tf.Conv2DBackpropFilter, (scratch) => {
     const xT = scratch.run(tf.Transpose, { x }, { perm: [3, 1, 2, 0] });
@@ -75,6 +91,65 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
     return scratch.keep(scratch.run(tf.Transpose, { x: grad }, { perm: [1, 2, 0, 3] }));
   });
 };
+
+/**
+ * dW in kernels.c, straight from x and dy: for one input channel (a first layer on grey
+ * images) as dot products along image rows, from dy transposed to [batch, out, h, w];
+ * otherwise as outer products accumulated into dW four output channels at a time.
+ */
+function simdFilterGrad(
+  simd: SimdKernels,
+  backend: HeapBackend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const { top, left } = info.padInfo;
+  const dw = backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
+  if (inChannels === 1 && strideWidth === 1) {
+    return withScratch(backend, tf.Conv2DBackpropFilter, (scratch) => {
+      const dyT = scratch.run(tf.Transpose, { x: dy }, { perm: [0, 3, 1, 2] });
+      simd.conv2d_filter_grad_c1(
+        pointer(backend, x),
+        pointer(backend, dyT),
+        pointer(backend, dw),
+        batchSize,
+        inHeight,
+        inWidth,
+        filterHeight,
+        filterWidth,
+        outChannels,
+        outHeight,
+        outWidth,
+        strideHeight,
+        top,
+        left,
+      );
+      return dw;
+    });
+  }
+  simd.conv2d_filter_grad(
+    pointer(backend, x),
+    pointer(backend, dy),
+    pointer(backend, dw),
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    filterHeight,
+    filterWidth,
+    outChannels,
+    outHeight,
+    outWidth,
+    strideHeight,
+    strideWidth,
+    top,
+    left,
+  );
+  return dw;
+}
 
 /**
  * A faster Conv2DBackpropInput for stride-1 convolutions, wrapping the wasm
@@ -111,6 +186,10 @@ export function fastConv2DBackpropInput(native: KernelFunc): KernelFunc {
     const bottom = inHeight - outHeight + filterHeight - 1 - top;
     const right = inWidth - outWidth + filterWidth - 1 - left;
     if (Math.min(top, left, bottom, right) < 0) return native(args);
+    const simd = simdKernelsFor(backend);
+    if (simd && isHeapBackend(backend) && prefersDot(info.inChannels) && dy.dtype === 'float32') {
+      return simdInputGrad(simd, backend, dy, filter, info, top, left);
+    }
 
     return withScratch(backend, tf.Conv2DBackpropInput, (scratch) => {
       const flipped = scratch.run(tf.Reverse, { x: filter }, { dims: [0, 1] });
@@ -130,4 +209,66 @@ export function fastConv2DBackpropInput(native: KernelFunc): KernelFunc {
       );
     });
   };
+}
+
+/**
+ * Input channels up to which kernels.c's dot-product convolution beats XNNPACK for dx
+ * (256 LeNet-5 images, 6 channels: 9.9 vs 13.4 ms; level at 16 and 32 channels).
+ */
+const DOT_MAX_CHANNELS = 8;
+
+function prefersDot(inChannels: number): boolean {
+  return inChannels <= DOT_MAX_CHANNELS;
+}
+
+/**
+ * dx as the full convolution of dy with the rotated filter, in kernels.c's dot-product
+ * convolution (few input channels: a first layer's gradient to the image has one). The
+ * filter, laid out as that kernel reads it, is W'[c, p, q, o] = W[kH-1-p, kW-1-q, c, o].
+ */
+function simdInputGrad(
+  simd: SimdKernels,
+  backend: HeapBackend,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  top: number,
+  left: number,
+): TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { filterHeight: kh, filterWidth: kw } = info;
+  const rotated = backend.makeOutput([inChannels, kh, kw, outChannels], 'float32');
+  try {
+    const dx = backend.makeOutput([batchSize, inHeight, inWidth, inChannels], 'float32');
+    // Views taken after the last allocation: an allocation may grow (and so detach) the heap.
+    const w = backend.typedArrayFromHeap(filter);
+    const r = backend.typedArrayFromHeap(rotated);
+    for (let c = 0; c < inChannels; c++)
+      for (let p = 0; p < kh; p++)
+        for (let q = 0; q < kw; q++) {
+          const from = (((kh - 1 - p) * kw + (kw - 1 - q)) * inChannels + c) * outChannels;
+          r.set(w.subarray(from, from + outChannels), ((c * kh + p) * kw + q) * outChannels);
+        }
+    simd.conv2d_dot(
+      pointer(backend, dy),
+      pointer(backend, rotated),
+      pointer(backend, dx),
+      batchSize,
+      outHeight,
+      outWidth,
+      outChannels,
+      kh,
+      kw,
+      inChannels,
+      inHeight,
+      inWidth,
+      1,
+      1,
+      top,
+      left,
+    );
+    return dx;
+  } finally {
+    backend.disposeData(rotated.dataId);
+  }
 }

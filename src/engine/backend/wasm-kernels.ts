@@ -1,5 +1,6 @@
 import type { KernelFunc } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
+import { fastAdd, fastConv2D } from './wasm-conv-forward.js';
 import { conv2DBackpropFilter, fastConv2DBackpropInput } from './wasm-conv-grads.js';
 import { depthwiseConv2dBackpropInput } from './wasm-depthwise-grads.js';
 import { fastBatchMatMul, unsortedSegmentSum } from './wasm-matmul.js';
@@ -30,6 +31,15 @@ import { WASM, wasmKernel } from './wasm-kernel-util.js';
  * - Conv2DBackpropInput for stride 1: the input gradient, on every synthesis step.
  * - BatchMatMul with a transposed 2-D operand: dense layers' gradients.
  * - MaxPoolGrad: max-pooling layers' input gradient, on every step.
+ * - Conv2D with one input channel: a first layer on grey images, and the
+ *   pixel priors' shifts and differences.
+ * - Add of a bias over the last axis: every convolution in training mode.
+ *
+ * Where the time went, and what each change bought, is measured kernel by
+ * kernel in bench/profile-kernels.ts. Several of these run in our own
+ * WebAssembly SIMD module (simd/kernels.c, see simd-kernels.ts), on the
+ * backend's memory; where it cannot load, the XNNPACK or JavaScript version
+ * runs instead.
  */
 
 /** Names of the kernels registered or replaced by {@link registerWasmTrainingKernels}. */
@@ -40,6 +50,8 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
   tf.Conv2DBackpropInput,
   tf.BatchMatMul,
   tf.MaxPoolGrad,
+  tf.Conv2D,
+  tf.Add,
 ];
 
 // Our replacement kernel functions, so that registering twice never wraps a wrapper.
@@ -75,4 +87,6 @@ export function registerWasmTrainingKernels(): void {
   replace(tf.Conv2DBackpropInput, fastConv2DBackpropInput);
   replace(tf.BatchMatMul, fastBatchMatMul);
   replace(tf.MaxPoolGrad, fastMaxPoolGrad);
+  replace(tf.Conv2D, fastConv2D);
+  replace(tf.Add, fastAdd);
 }

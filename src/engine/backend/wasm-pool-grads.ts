@@ -1,24 +1,16 @@
-import type { KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelFunc, MaxPoolGradAttrs } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
+import { isHeapBackend, pointer, simdKernelsFor } from './simd-kernels.js';
 import { attrsOf } from './wasm-kernel-util.js';
 
-/** The part of the wasm backend this kernel needs: outputs made in, and inputs read from, wasm memory. */
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  typedArrayFromHeap(info: TensorInfo): Float32Array;
-}
-
-function isHeapBackend(backend: unknown): backend is HeapBackend {
-  const b = backend as Partial<HeapBackend> | null;
-  return typeof b?.makeOutput === 'function' && typeof b.typedArrayFromHeap === 'function';
-}
-
 /**
- * MaxPoolGrad on wasm, written over views of wasm memory: each output
- * gradient goes to the first largest input of its window (row by row, as
- * the cpu backend picks it), in one pass over the pooled positions. The
- * wasm kernel took 34 ms per synthesis step of 200 LeNet-5 images
- * (bench/results/profile-round.json), a third of the network's own work.
+ * MaxPoolGrad on wasm: each output gradient goes to the first largest input
+ * of its window (row by row, as the cpu backend picks it), in one pass over
+ * the pooled positions, in our SIMD module (kernels.c) or, where that cannot
+ * run, in JavaScript over views of wasm memory. The wasm kernel took 34 ms
+ * per synthesis step of 200 LeNet-5 images (bench/results/profile-round.json),
+ * a third of the network's own work; the JavaScript loop 10.7 ms for 256
+ * images' first pooling layer, kernels.c 1.2 ms.
  * Falls back to the native kernel for anything but float32 NHWC.
  */
 export function fastMaxPoolGrad(native: KernelFunc): KernelFunc {
@@ -42,6 +34,27 @@ export function fastMaxPoolGrad(native: KernelFunc): KernelFunc {
     const top = info.padInfo.top;
     const left = info.padInfo.left;
     const out = backend.makeOutput([...input.shape], 'float32');
+    const simd = simdKernelsFor(backend);
+    if (simd) {
+      simd.max_pool_grad(
+        pointer(backend, input),
+        pointer(backend, dy),
+        pointer(backend, out),
+        batchSize,
+        inHeight,
+        inWidth,
+        channels,
+        outHeight,
+        outWidth,
+        filterHeight,
+        filterWidth,
+        strideHeight,
+        strideWidth,
+        top,
+        left,
+      );
+      return out;
+    }
     const dx = backend.typedArrayFromHeap(out);
     dx.fill(0);
     const x = backend.typedArrayFromHeap(input);

@@ -1,6 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SIMD_KERNELS_ENV, simdKernelsFor } from '../../../src/engine/backend/simd-kernels.js';
 import { registerWasmTrainingKernels } from '../../../src/engine/backend/wasm-kernels.js';
 import { tf, tfl } from '../../../src/engine/tf.js';
 import { Rng } from '../../../src/engine/util/rng.js';
@@ -51,348 +52,444 @@ async function expectSameOnBothBackends(compute: () => tf.Tensor[], tolerance: n
   });
 }
 
-describe('Conv2DBackpropFilter on wasm', () => {
-  type Pad = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
-  const cases: {
-    batch: number;
-    size: [number, number];
-    inC: number;
-    outC: number;
-    kernel: number;
-    stride: number;
-    pad: Pad;
-  }[] = [
-    { batch: 2, size: [32, 32], inC: 1, outC: 6, kernel: 5, stride: 1, pad: 'valid' },
-    { batch: 3, size: [13, 11], inC: 3, outC: 8, kernel: 3, stride: 2, pad: 'same' },
-    { batch: 4, size: [14, 15], inC: 6, outC: 16, kernel: 5, stride: 2, pad: 'valid' },
-    { batch: 1, size: [9, 9], inC: 3, outC: 8, kernel: 3, stride: 2, pad: 'valid' },
-    { batch: 2, size: [8, 8], inC: 6, outC: 16, kernel: 3, stride: 1, pad: 'same' },
-    { batch: 5, size: [12, 10], inC: 1, outC: 6, kernel: 5, stride: 2, pad: 'same' },
-    {
-      batch: 2,
-      size: [7, 9],
-      inC: 3,
-      outC: 4,
-      kernel: 3,
-      stride: 2,
-      pad: [
-        [0, 0],
-        [1, 2],
-        [2, 0],
-        [0, 0],
-      ],
-    },
-  ];
-
-  it.each(cases)(
-    'matches cpu: batch $batch, size $size, $inC->$outC channels, kernel $kernel, stride $stride, pad $pad',
-    async (c) => {
-      const xShape: [number, number, number, number] = [c.batch, ...c.size, c.inC];
-      const filterShape: [number, number, number, number] = [c.kernel, c.kernel, c.inC, c.outC];
-      const xValues = normals(1, tf.util.sizeFromShape(xShape));
-      const filterValues = normals(2, tf.util.sizeFromShape(filterShape));
-      await expectSameOnBothBackends(() => {
-        const x = tf.tensor4d(xValues, xShape);
-        const filter = tf.tensor4d(filterValues, filterShape);
-        const outShape = tf.conv2d(x, filter, c.stride, c.pad).shape;
-        const dy = tf.tensor(normals(3, tf.util.sizeFromShape(outShape)), outShape);
-        // d/dfilter of Σ conv(x, filter)·dy is exactly Conv2DBackpropFilter(x, dy).
-        const filterGrad = tf.grad((f: tf.Tensor) =>
-          tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, c.stride, c.pad), dy)),
-        )(filter);
-        return [filterGrad];
-      }, 1e-4);
-    },
-  );
-});
-
-describe('Conv2DBackpropInput on wasm (faster for stride 1)', () => {
-  type Pad = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
-  const cases: {
-    size: [number, number];
-    inC: number;
-    outC: number;
-    kernel: number;
-    stride: number;
-    pad: Pad;
-  }[] = [
-    { size: [32, 32], inC: 1, outC: 6, kernel: 5, stride: 1, pad: 'valid' },
-    { size: [9, 11], inC: 6, outC: 16, kernel: 3, stride: 1, pad: 'same' },
-    { size: [8, 7], inC: 3, outC: 8, kernel: 4, stride: 1, pad: 'same' },
-    {
-      size: [7, 9],
-      inC: 3,
-      outC: 4,
-      kernel: 3,
-      stride: 1,
-      pad: [
-        [0, 0],
-        [2, 0],
-        [1, 2],
-        [0, 0],
-      ],
-    },
-    {
-      size: [9, 9],
-      inC: 2,
-      outC: 3,
-      kernel: 3,
-      stride: 1,
-      pad: [
-        [0, 0],
-        [4, 4],
-        [0, 0],
-        [0, 0],
-      ],
-    },
-    { size: [13, 11], inC: 3, outC: 8, kernel: 3, stride: 2, pad: 'same' },
-  ];
-
-  it.each(cases)(
-    'matches cpu: size $size, $inC->$outC channels, kernel $kernel, stride $stride, pad $pad',
-    async (c) => {
-      const xShape: [number, number, number, number] = [3, ...c.size, c.inC];
-      const filterShape: [number, number, number, number] = [c.kernel, c.kernel, c.inC, c.outC];
-      const xValues = normals(5, tf.util.sizeFromShape(xShape));
-      const filterValues = normals(6, tf.util.sizeFromShape(filterShape));
-      await expectSameOnBothBackends(() => {
-        const filter = tf.tensor4d(filterValues, filterShape);
-        const x = tf.tensor4d(xValues, xShape);
-        const outShape = tf.conv2d(x, filter, c.stride, c.pad).shape;
-        const dy = tf.tensor(normals(7, tf.util.sizeFromShape(outShape)), outShape);
-        const inputGrad = tf.grad((input: tf.Tensor) =>
-          tf.sum(tf.mul(tf.conv2d(input as tf.Tensor4D, filter, c.stride, c.pad), dy)),
-        )(x);
-        return [inputGrad];
-      }, 1e-4);
-    },
-  );
-});
-
-describe('MaxPoolGrad on wasm (over wasm memory)', () => {
-  const cases: {
-    size: [number, number];
-    channels: number;
-    window: number;
-    stride: number;
-    pad: 'valid' | 'same';
-  }[] = [
-    { size: [28, 28], channels: 6, window: 2, stride: 2, pad: 'valid' },
-    { size: [11, 9], channels: 3, window: 3, stride: 2, pad: 'valid' },
-    { size: [11, 9], channels: 3, window: 3, stride: 2, pad: 'same' },
-    { size: [7, 8], channels: 2, window: 3, stride: 1, pad: 'same' },
-    { size: [5, 5], channels: 1, window: 2, stride: 2, pad: 'same' },
-  ];
-
-  it.each(cases)(
-    'matches cpu: size $size, $channels channels, window $window, stride $stride, pad $pad',
-    async (c) => {
-      const xShape: [number, number, number, number] = [3, ...c.size, c.channels];
-      const xValues = normals(8, tf.util.sizeFromShape(xShape));
-      await expectSameOnBothBackends(() => {
-        const x = tf.tensor4d(xValues, xShape);
-        const outShape = tf.maxPool(x, c.window, c.stride, c.pad).shape;
-        const dy = tf.tensor(normals(9, tf.util.sizeFromShape(outShape)), outShape);
-        return [
-          tf.grad((input: tf.Tensor) =>
-            tf.sum(tf.mul(tf.maxPool(input as tf.Tensor4D, c.window, c.stride, c.pad), dy)),
-          )(x),
-        ];
-      }, 1e-6);
-    },
-  );
-
-  it("gives a tied window's gradient to its first largest input, as cpu does (ReLU zeros)", async () => {
-    // Whole windows of zeros, as after a ReLU: every input ties.
-    const values = Float32Array.from({ length: 2 * 4 * 4 * 2 }, (_, i) => (i % 5 === 0 ? 1 + (i % 3) : 0));
-    await expectSameOnBothBackends(() => {
-      const x = tf.tensor4d(values, [2, 4, 4, 2]);
-      const dy = tf.tensor4d(normals(10, 2 * 2 * 2 * 2), [2, 2, 2, 2]);
-      return [
-        tf.grad((input: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(input as tf.Tensor4D, 2, 2, 'valid'), dy)))(x),
-      ];
-    }, 1e-7);
+// Each kernel is checked twice: with kernels.c (Distill Studio's SIMD module on the backend's
+// memory) and without it (DISTILL_SIMD_KERNELS=0: XNNPACK and JavaScript paths), since either
+// may be the one a machine runs.
+describe.each([
+  { path: 'with kernels.c', env: undefined },
+  { path: 'without kernels.c', env: '0' },
+])('$path', ({ env }) => {
+  beforeAll(() => {
+    if (env === undefined) delete process.env[SIMD_KERNELS_ENV];
+    else process.env[SIMD_KERNELS_ENV] = env;
   });
-});
-
-describe('BatchMatMul on wasm (faster with a transposed operand)', () => {
-  it('matches cpu for every transpose combination, in 2-D and batched', async () => {
-    const a = normals(8, 6 * 5);
-    const b = normals(9, 5 * 6);
-    await expectSameOnBothBackends(() => {
-      const products: tf.Tensor[] = [];
-      for (const transposeA of [false, true]) {
-        for (const transposeB of [false, true]) {
-          products.push(
-            tf.matMul(
-              tf.tensor2d(a, transposeA ? [5, 6] : [6, 5]),
-              tf.tensor2d(b, transposeB ? [6, 5] : [5, 6]),
-              transposeA,
-              transposeB,
-            ),
-          );
-          products.push(
-            tf.matMul(
-              tf.tensor3d(a, transposeA ? [2, 5, 3] : [2, 3, 5]),
-              tf.tensor3d(b, transposeB ? [2, 3, 5] : [2, 5, 3]),
-              transposeA,
-              transposeB,
-            ),
-          );
-        }
-      }
-      return products;
-    }, 1e-6);
+  afterAll(() => {
+    delete process.env[SIMD_KERNELS_ENV];
   });
-});
 
-describe('UnsortedSegmentSum on wasm', () => {
-  it('sums rows by segment, drops out-of-range ids, and makes tf.gather differentiable', async () => {
-    const [sums] = await on('wasm', () => [
-      tf.unsortedSegmentSum(
-        tf.tensor2d([
+  it(env === undefined ? 'runs kernels.c here' : 'runs without kernels.c when told to', () => {
+    expect(simdKernelsFor(tf.backend()) !== undefined).toBe(env === undefined);
+  });
+
+  describe('Conv2DBackpropFilter on wasm', () => {
+    type Pad = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
+    const cases: {
+      batch: number;
+      size: [number, number];
+      inC: number;
+      outC: number;
+      kernel: number;
+      stride: number;
+      pad: Pad;
+    }[] = [
+      { batch: 2, size: [32, 32], inC: 1, outC: 6, kernel: 5, stride: 1, pad: 'valid' },
+      { batch: 3, size: [13, 11], inC: 3, outC: 8, kernel: 3, stride: 2, pad: 'same' },
+      { batch: 4, size: [14, 15], inC: 6, outC: 16, kernel: 5, stride: 2, pad: 'valid' },
+      { batch: 1, size: [9, 9], inC: 3, outC: 8, kernel: 3, stride: 2, pad: 'valid' },
+      { batch: 2, size: [8, 8], inC: 6, outC: 16, kernel: 3, stride: 1, pad: 'same' },
+      { batch: 5, size: [12, 10], inC: 1, outC: 6, kernel: 5, stride: 2, pad: 'same' },
+      {
+        batch: 2,
+        size: [7, 9],
+        inC: 3,
+        outC: 4,
+        kernel: 3,
+        stride: 2,
+        pad: [
+          [0, 0],
           [1, 2],
-          [3, 4],
-          [5, 6],
-          [7, 8],
-        ]),
-        tf.tensor1d([0, 2, 0, -1], 'int32'),
-        3,
-      ),
-    ]);
-    expect(Array.from(sums ?? [])).toEqual([6, 8, 0, 0, 3, 4]);
-    const xValues = normals(4, 2 * 5 * 3);
-    await expectSameOnBothBackends(() => {
-      const weights = tf.reshape(tf.range(1, 16), [1, 5, 3]);
-      const grad = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.gather(x, [4, 0, 0, 2, 1], 1), weights)))(
-        tf.tensor3d(xValues, [2, 5, 3]),
-      );
-      return [grad];
-    }, 1e-6);
-  });
-});
+          [2, 0],
+          [0, 0],
+        ],
+      },
+    ];
 
-// Model families the engine trains (small versions): every layer type whose
-// gradient must exist on wasm appears at least once.
-function lenet(seed: number): tfl.LayersModel {
-  const init = (s: number) => tfl.initializers.glorotNormal({ seed: seed + s });
-  return tfl.sequential({
-    layers: [
-      tfl.layers.conv2d({
-        inputShape: [16, 16, 1],
-        filters: 6,
-        kernelSize: 5,
-        activation: 'tanh',
-        kernelInitializer: init(1),
-      }),
-      tfl.layers.averagePooling2d({ poolSize: 2 }),
-      tfl.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: init(2) }),
-      tfl.layers.maxPooling2d({ poolSize: 2 }),
-      tfl.layers.flatten(),
-      tfl.layers.dense({ units: 12, activation: 'relu', kernelInitializer: init(3) }),
-      tfl.layers.dense({ units: 10, kernelInitializer: init(4) }),
-    ],
+    it.each(cases)(
+      'matches cpu: batch $batch, size $size, $inC->$outC channels, kernel $kernel, stride $stride, pad $pad',
+      async (c) => {
+        const xShape: [number, number, number, number] = [c.batch, ...c.size, c.inC];
+        const filterShape: [number, number, number, number] = [c.kernel, c.kernel, c.inC, c.outC];
+        const xValues = normals(1, tf.util.sizeFromShape(xShape));
+        const filterValues = normals(2, tf.util.sizeFromShape(filterShape));
+        await expectSameOnBothBackends(() => {
+          const x = tf.tensor4d(xValues, xShape);
+          const filter = tf.tensor4d(filterValues, filterShape);
+          const outShape = tf.conv2d(x, filter, c.stride, c.pad).shape;
+          const dy = tf.tensor(normals(3, tf.util.sizeFromShape(outShape)), outShape);
+          // d/dfilter of Σ conv(x, filter)·dy is exactly Conv2DBackpropFilter(x, dy).
+          const filterGrad = tf.grad((f: tf.Tensor) =>
+            tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, c.stride, c.pad), dy)),
+          )(filter);
+          return [filterGrad];
+        }, 1e-4);
+      },
+    );
   });
-}
 
-function residual(seed: number): tfl.LayersModel {
-  const init = (s: number) => tfl.initializers.heNormal({ seed: seed + s });
-  const apply = (layer: tfl.layers.Layer, x: tfl.SymbolicTensor | tfl.SymbolicTensor[]) =>
-    layer.apply(x) as tfl.SymbolicTensor;
-  const input = tfl.input({ shape: [12, 12, 3] });
-  let x = apply(
-    tfl.layers.conv2d({
-      filters: 8,
-      kernelSize: 3,
-      padding: 'same',
-      useBias: false,
-      kernelInitializer: init(1),
-    }),
-    input,
-  );
-  x = apply(tfl.layers.reLU(), apply(tfl.layers.batchNormalization(), x));
-  let y = apply(
-    tfl.layers.conv2d({
-      filters: 12,
-      kernelSize: 3,
-      strides: 2,
-      padding: 'same',
-      useBias: false,
-      kernelInitializer: init(2),
-    }),
-    x,
-  );
-  y = apply(tfl.layers.reLU(), apply(tfl.layers.batchNormalization(), y));
-  y = apply(
-    tfl.layers.batchNormalization(),
-    apply(
+  describe('Conv2DBackpropInput on wasm (faster for stride 1)', () => {
+    type Pad = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
+    const cases: {
+      size: [number, number];
+      inC: number;
+      outC: number;
+      kernel: number;
+      stride: number;
+      pad: Pad;
+    }[] = [
+      { size: [32, 32], inC: 1, outC: 6, kernel: 5, stride: 1, pad: 'valid' },
+      { size: [9, 11], inC: 6, outC: 16, kernel: 3, stride: 1, pad: 'same' },
+      { size: [8, 7], inC: 3, outC: 8, kernel: 4, stride: 1, pad: 'same' },
+      {
+        size: [7, 9],
+        inC: 3,
+        outC: 4,
+        kernel: 3,
+        stride: 1,
+        pad: [
+          [0, 0],
+          [2, 0],
+          [1, 2],
+          [0, 0],
+        ],
+      },
+      {
+        size: [9, 9],
+        inC: 2,
+        outC: 3,
+        kernel: 3,
+        stride: 1,
+        pad: [
+          [0, 0],
+          [4, 4],
+          [0, 0],
+          [0, 0],
+        ],
+      },
+      { size: [13, 11], inC: 3, outC: 8, kernel: 3, stride: 2, pad: 'same' },
+    ];
+
+    it.each(cases)(
+      'matches cpu: size $size, $inC->$outC channels, kernel $kernel, stride $stride, pad $pad',
+      async (c) => {
+        const xShape: [number, number, number, number] = [3, ...c.size, c.inC];
+        const filterShape: [number, number, number, number] = [c.kernel, c.kernel, c.inC, c.outC];
+        const xValues = normals(5, tf.util.sizeFromShape(xShape));
+        const filterValues = normals(6, tf.util.sizeFromShape(filterShape));
+        await expectSameOnBothBackends(() => {
+          const filter = tf.tensor4d(filterValues, filterShape);
+          const x = tf.tensor4d(xValues, xShape);
+          const outShape = tf.conv2d(x, filter, c.stride, c.pad).shape;
+          const dy = tf.tensor(normals(7, tf.util.sizeFromShape(outShape)), outShape);
+          const inputGrad = tf.grad((input: tf.Tensor) =>
+            tf.sum(tf.mul(tf.conv2d(input as tf.Tensor4D, filter, c.stride, c.pad), dy)),
+          )(x);
+          return [inputGrad];
+        }, 1e-4);
+      },
+    );
+  });
+
+  describe('MaxPoolGrad on wasm (over wasm memory)', () => {
+    const cases: {
+      size: [number, number];
+      channels: number;
+      window: number;
+      stride: number;
+      pad: 'valid' | 'same';
+    }[] = [
+      // Windows that tile the image: kernels.c's SIMD path (4 channels at a time, the last group
+      // of 4 overlapping when the count is not a multiple of 4).
+      { size: [28, 28], channels: 6, window: 2, stride: 2, pad: 'valid' },
+      { size: [10, 10], channels: 16, window: 2, stride: 2, pad: 'valid' },
+      { size: [9, 6], channels: 4, window: 3, stride: 3, pad: 'valid' },
+      // Fewer than 4 channels: one at a time (2x2 windows unrolled).
+      { size: [28, 28], channels: 3, window: 2, stride: 2, pad: 'valid' },
+      { size: [9, 6], channels: 2, window: 3, stride: 3, pad: 'valid' },
+      // The same, with a last row and column no window covers (their gradient is zero).
+      { size: [7, 9], channels: 5, window: 2, stride: 2, pad: 'valid' },
+      { size: [11, 9], channels: 3, window: 3, stride: 2, pad: 'valid' },
+      { size: [11, 9], channels: 3, window: 3, stride: 2, pad: 'same' },
+      { size: [7, 8], channels: 2, window: 3, stride: 1, pad: 'same' },
+      { size: [5, 5], channels: 1, window: 2, stride: 2, pad: 'same' },
+    ];
+
+    it.each(cases)(
+      'matches cpu: size $size, $channels channels, window $window, stride $stride, pad $pad',
+      async (c) => {
+        const xShape: [number, number, number, number] = [3, ...c.size, c.channels];
+        const xValues = normals(8, tf.util.sizeFromShape(xShape));
+        await expectSameOnBothBackends(() => {
+          const x = tf.tensor4d(xValues, xShape);
+          const outShape = tf.maxPool(x, c.window, c.stride, c.pad).shape;
+          const dy = tf.tensor(normals(9, tf.util.sizeFromShape(outShape)), outShape);
+          return [
+            tf.grad((input: tf.Tensor) =>
+              tf.sum(tf.mul(tf.maxPool(input as tf.Tensor4D, c.window, c.stride, c.pad), dy)),
+            )(x),
+          ];
+        }, 1e-6);
+      },
+    );
+
+    it.each([2, 4, 6])(
+      "gives a tied window's gradient to its first largest input, as cpu does (ReLU zeros), %i channels",
+      async (channels) => {
+        // Whole windows of zeros, as after a ReLU: every input ties. Some windows hold only -inf,
+        // which passes nothing back.
+        const size = 2 * 4 * 4 * channels;
+        const values = Float32Array.from({ length: size }, (_, i) =>
+          i % 5 === 0 ? 1 + (i % 3) : i < size / 4 ? -Infinity : 0,
+        );
+        await expectSameOnBothBackends(() => {
+          const x = tf.tensor4d(values, [2, 4, 4, channels]);
+          const dy = tf.tensor4d(normals(10, 2 * 2 * 2 * channels), [2, 2, 2, channels]);
+          return [
+            tf.grad((input: tf.Tensor) =>
+              tf.sum(tf.mul(tf.maxPool(input as tf.Tensor4D, 2, 2, 'valid'), dy)),
+            )(x),
+          ];
+        }, 1e-7);
+      },
+    );
+  });
+
+  describe('BatchMatMul on wasm (faster with a transposed operand)', () => {
+    it('matches cpu for every transpose combination, in 2-D and batched', async () => {
+      const a = normals(8, 6 * 5);
+      const b = normals(9, 5 * 6);
+      await expectSameOnBothBackends(() => {
+        const products: tf.Tensor[] = [];
+        for (const transposeA of [false, true]) {
+          for (const transposeB of [false, true]) {
+            products.push(
+              tf.matMul(
+                tf.tensor2d(a, transposeA ? [5, 6] : [6, 5]),
+                tf.tensor2d(b, transposeB ? [6, 5] : [5, 6]),
+                transposeA,
+                transposeB,
+              ),
+            );
+            products.push(
+              tf.matMul(
+                tf.tensor3d(a, transposeA ? [2, 5, 3] : [2, 3, 5]),
+                tf.tensor3d(b, transposeB ? [2, 3, 5] : [2, 5, 3]),
+                transposeA,
+                transposeB,
+              ),
+            );
+          }
+        }
+        return products;
+      }, 1e-6);
+    });
+  });
+
+  describe('UnsortedSegmentSum on wasm', () => {
+    it('sums rows by segment, drops out-of-range ids, and makes tf.gather differentiable', async () => {
+      const [sums] = await on('wasm', () => [
+        tf.unsortedSegmentSum(
+          tf.tensor2d([
+            [1, 2],
+            [3, 4],
+            [5, 6],
+            [7, 8],
+          ]),
+          tf.tensor1d([0, 2, 0, -1], 'int32'),
+          3,
+        ),
+      ]);
+      expect(Array.from(sums ?? [])).toEqual([6, 8, 0, 0, 3, 4]);
+      const xValues = normals(4, 2 * 5 * 3);
+      await expectSameOnBothBackends(() => {
+        const weights = tf.reshape(tf.range(1, 16), [1, 5, 3]);
+        const grad = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.gather(x, [4, 0, 0, 2, 1], 1), weights)))(
+          tf.tensor3d(xValues, [2, 5, 3]),
+        );
+        return [grad];
+      }, 1e-6);
+    });
+  });
+
+  // Model families the engine trains (small versions): every layer type whose
+  // gradient must exist on wasm appears at least once.
+  function lenet(seed: number): tfl.LayersModel {
+    const init = (s: number) => tfl.initializers.glorotNormal({ seed: seed + s });
+    return tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({
+          inputShape: [16, 16, 1],
+          filters: 6,
+          kernelSize: 5,
+          activation: 'tanh',
+          kernelInitializer: init(1),
+        }),
+        tfl.layers.averagePooling2d({ poolSize: 2 }),
+        tfl.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: init(2) }),
+        tfl.layers.maxPooling2d({ poolSize: 2 }),
+        tfl.layers.flatten(),
+        tfl.layers.dense({ units: 12, activation: 'relu', kernelInitializer: init(3) }),
+        tfl.layers.dense({ units: 10, kernelInitializer: init(4) }),
+      ],
+    });
+  }
+
+  function residual(seed: number): tfl.LayersModel {
+    const init = (s: number) => tfl.initializers.heNormal({ seed: seed + s });
+    const apply = (layer: tfl.layers.Layer, x: tfl.SymbolicTensor | tfl.SymbolicTensor[]) =>
+      layer.apply(x) as tfl.SymbolicTensor;
+    const input = tfl.input({ shape: [12, 12, 3] });
+    let x = apply(
       tfl.layers.conv2d({
-        filters: 12,
+        filters: 8,
         kernelSize: 3,
         padding: 'same',
         useBias: false,
-        kernelInitializer: init(3),
+        kernelInitializer: init(1),
       }),
-      y,
-    ),
-  );
-  const shortcut = apply(
-    tfl.layers.conv2d({ filters: 12, kernelSize: 1, strides: 2, useBias: false, kernelInitializer: init(4) }),
-    x,
-  );
-  let z = apply(tfl.layers.reLU(), apply(tfl.layers.add(), [y, shortcut]));
-  z = apply(tfl.layers.globalAveragePooling2d({}), z);
-  // A fixed dropout seed draws the same mask on both backends.
-  z = apply(tfl.layers.dropout({ rate: 0.25, seed: seed + 5 }), z);
-  return tfl.model({
-    inputs: input,
-    outputs: apply(tfl.layers.dense({ units: 10, kernelInitializer: init(6) }), z),
+      input,
+    );
+    x = apply(tfl.layers.reLU(), apply(tfl.layers.batchNormalization(), x));
+    let y = apply(
+      tfl.layers.conv2d({
+        filters: 12,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: init(2),
+      }),
+      x,
+    );
+    y = apply(tfl.layers.reLU(), apply(tfl.layers.batchNormalization(), y));
+    y = apply(
+      tfl.layers.batchNormalization(),
+      apply(
+        tfl.layers.conv2d({
+          filters: 12,
+          kernelSize: 3,
+          padding: 'same',
+          useBias: false,
+          kernelInitializer: init(3),
+        }),
+        y,
+      ),
+    );
+    const shortcut = apply(
+      tfl.layers.conv2d({
+        filters: 12,
+        kernelSize: 1,
+        strides: 2,
+        useBias: false,
+        kernelInitializer: init(4),
+      }),
+      x,
+    );
+    let z = apply(tfl.layers.reLU(), apply(tfl.layers.add(), [y, shortcut]));
+    z = apply(tfl.layers.globalAveragePooling2d({}), z);
+    // A fixed dropout seed draws the same mask on both backends.
+    z = apply(tfl.layers.dropout({ rate: 0.25, seed: seed + 5 }), z);
+    return tfl.model({
+      inputs: input,
+      outputs: apply(tfl.layers.dense({ units: 10, kernelInitializer: init(6) }), z),
+    });
+  }
+
+  /** Gradients of a training-mode cross-entropy loss with respect to every weight and to the input. */
+  function lossGradients(model: tfl.LayersModel, x: tf.Tensor, labels: tf.Tensor): tf.Tensor[] {
+    const loss = (input: tf.Tensor) =>
+      tf.losses.softmaxCrossEntropy(labels, model.apply(input, { training: true }) as tf.Tensor) as tf.Scalar;
+    const { value, grads } = tf.variableGrads(() => loss(x));
+    const inputGrad = tf.grad(loss)(x);
+    return [value, ...model.trainableWeights.map((w) => grads[w.name] ?? tf.scalar(Number.NaN)), inputGrad];
+  }
+
+  describe('model gradients on wasm', () => {
+    const families = [
+      { name: 'LeNet (conv, avg/max pool, dense, tanh/relu)', build: lenet, inputShape: [4, 16, 16, 1] },
+      {
+        name: 'ResNet block (stride-2 conv, batch norm in training mode, add, global pool, dropout)',
+        build: residual,
+        inputShape: [4, 12, 12, 3],
+      },
+    ];
+
+    it.each(families)('match cpu for weights and input: $name', async ({ build, inputShape }) => {
+      // Built on cpu; tfjs moves the weights to whichever backend reads them.
+      await tf.setBackend('cpu');
+      const model = build(7);
+      const xValues = normals(8, tf.util.sizeFromShape(inputShape));
+      const compute = () =>
+        lossGradients(
+          model,
+          tf.tensor(xValues, inputShape),
+          tf.oneHot(tf.tensor1d([1, 3, 5, 7], 'int32'), 10),
+        );
+      await expectSameOnBothBackends(compute, 2e-3);
+      model.dispose();
+    });
+
+    it('release every intermediate (tensors and wasm buffers) when repeated', async () => {
+      const model = lenet(9);
+      const x = tf.tensor(normals(10, 8 * 16 * 16), [8, 16, 16, 1]);
+      const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32'), 10);
+      const step = () => tf.dispose(tf.tidy(() => lossGradients(model, x, labels)));
+      step(); // warm-up: first calls may cache kernels
+      const before = { tensors: tf.memory().numTensors, buffers: tf.engine().backend.numDataIds() };
+      for (let i = 0; i < 3; i++) step();
+      expect(tf.memory().numTensors).toBe(before.tensors);
+      // The backend's own count of buffers also sees the intermediates our
+      // kernels create outside the engine's bookkeeping.
+      expect(tf.engine().backend.numDataIds()).toBe(before.buffers);
+      tf.dispose([x, labels]);
+      model.dispose();
+    });
   });
-}
 
-/** Gradients of a training-mode cross-entropy loss with respect to every weight and to the input. */
-function lossGradients(model: tfl.LayersModel, x: tf.Tensor, labels: tf.Tensor): tf.Tensor[] {
-  const loss = (input: tf.Tensor) =>
-    tf.losses.softmaxCrossEntropy(labels, model.apply(input, { training: true }) as tf.Tensor) as tf.Scalar;
-  const { value, grads } = tf.variableGrads(() => loss(x));
-  const inputGrad = tf.grad(loss)(x);
-  return [value, ...model.trainableWeights.map((w) => grads[w.name] ?? tf.scalar(Number.NaN)), inputGrad];
-}
+  describe('Conv2D on wasm (faster for one input channel)', () => {
+    const cases: { size: [number, number]; outC: number; kernel: [number, number]; pad: 'valid' | 'same' }[] =
+      [
+        { size: [32, 32], outC: 6, kernel: [5, 5], pad: 'valid' },
+        { size: [13, 10], outC: 3, kernel: [5, 5], pad: 'same' },
+        { size: [9, 11], outC: 1, kernel: [2, 1], pad: 'valid' },
+        { size: [9, 11], outC: 8, kernel: [1, 2], pad: 'valid' },
+        { size: [6, 7], outC: 5, kernel: [3, 4], pad: 'same' },
+        // More output channels than kernels.c has versions for: XNNPACK.
+        { size: [8, 8], outC: 9, kernel: [3, 3], pad: 'valid' },
+      ];
 
-describe('model gradients on wasm', () => {
-  const families = [
-    { name: 'LeNet (conv, avg/max pool, dense, tanh/relu)', build: lenet, inputShape: [4, 16, 16, 1] },
-    {
-      name: 'ResNet block (stride-2 conv, batch norm in training mode, add, global pool, dropout)',
-      build: residual,
-      inputShape: [4, 12, 12, 3],
-    },
-  ];
-
-  it.each(families)('match cpu for weights and input: $name', async ({ build, inputShape }) => {
-    // Built on cpu; tfjs moves the weights to whichever backend reads them.
-    await tf.setBackend('cpu');
-    const model = build(7);
-    const xValues = normals(8, tf.util.sizeFromShape(inputShape));
-    const compute = () =>
-      lossGradients(model, tf.tensor(xValues, inputShape), tf.oneHot(tf.tensor1d([1, 3, 5, 7], 'int32'), 10));
-    await expectSameOnBothBackends(compute, 2e-3);
-    model.dispose();
+    it.each(cases)('matches cpu: size $size, 1->$outC channels, kernel $kernel, pad $pad', async (c) => {
+      const xShape: [number, number, number, number] = [3, ...c.size, 1];
+      const filterShape: [number, number, number, number] = [...c.kernel, 1, c.outC];
+      const xValues = normals(11, tf.util.sizeFromShape(xShape));
+      const filterValues = normals(12, tf.util.sizeFromShape(filterShape));
+      await expectSameOnBothBackends(
+        () => [tf.conv2d(tf.tensor4d(xValues, xShape), tf.tensor4d(filterValues, filterShape), 1, c.pad)],
+        1e-5,
+      );
+    });
   });
 
-  it('release every intermediate (tensors and wasm buffers) when repeated', async () => {
-    const model = lenet(9);
-    const x = tf.tensor(normals(10, 8 * 16 * 16), [8, 16, 16, 1]);
-    const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32'), 10);
-    const step = () => tf.dispose(tf.tidy(() => lossGradients(model, x, labels)));
-    step(); // warm-up: first calls may cache kernels
-    const before = { tensors: tf.memory().numTensors, buffers: tf.engine().backend.numDataIds() };
-    for (let i = 0; i < 3; i++) step();
-    expect(tf.memory().numTensors).toBe(before.tensors);
-    // The backend's own count of buffers also sees the intermediates our
-    // kernels create outside the engine's bookkeeping.
-    expect(tf.engine().backend.numDataIds()).toBe(before.buffers);
-    tf.dispose([x, labels]);
-    model.dispose();
+  describe('Add on wasm (faster for a bias over the last axis)', () => {
+    it.each([
+      [[5, 7, 3, 6], [6]],
+      [[4, 8], [8]],
+      [[3], [2, 3]],
+      // Not a bias: the original kernel.
+      [
+        [2, 3, 4],
+        [2, 3, 4],
+      ],
+      [
+        [2, 3, 4],
+        [3, 1],
+      ],
+    ])('matches cpu for shapes %j + %j', async (aShape, bShape) => {
+      const aValues = normals(13, tf.util.sizeFromShape(aShape));
+      const bValues = normals(14, tf.util.sizeFromShape(bShape));
+      await expectSameOnBothBackends(
+        () => [tf.add(tf.tensor(aValues, aShape), tf.tensor(bValues, bShape))],
+        1e-7,
+      );
+    });
   });
 });

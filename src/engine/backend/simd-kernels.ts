@@ -1,0 +1,172 @@
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { SIMD_KERNELS_WASM_BASE64 } from './simd/kernels.wasm.js';
+
+/**
+ * Distill Studio's own WebAssembly SIMD kernels (src/engine/backend/simd/kernels.c), run on
+ * the memory of the tfjs wasm backend itself: the module imports that memory, so the kernels
+ * read and write the backend's tensors where they lie, with no copies.
+ *
+ * {@link simdKernelsFor} returns undefined wherever the module cannot be had (a runtime
+ * without WebAssembly SIMD, a backend whose memory is not reachable), and callers then use
+ * their XNNPACK or JavaScript path, so the kernels are an acceleration, never a requirement.
+ */
+
+/** The exports of kernels.c; every pointer is a byte offset into the backend's memory. */
+export interface SimdKernels {
+  conv2d_dot(
+    x: number,
+    w: number,
+    out: number,
+    batch: number,
+    h: number,
+    wd: number,
+    cin: number,
+    kh: number,
+    kw: number,
+    cout: number,
+    oh: number,
+    ow: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+  ): void;
+  /** Returns 0, doing nothing, for output channel counts above 8. */
+  conv2d_c1(
+    x: number,
+    w: number,
+    out: number,
+    batch: number,
+    h: number,
+    wd: number,
+    kh: number,
+    kw: number,
+    cout: number,
+    oh: number,
+    ow: number,
+  ): number;
+  conv2d_filter_grad(
+    x: number,
+    dy: number,
+    dw: number,
+    batch: number,
+    h: number,
+    wd: number,
+    cin: number,
+    kh: number,
+    kw: number,
+    cout: number,
+    oh: number,
+    ow: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+  ): void;
+  conv2d_filter_grad_c1(
+    x: number,
+    dyt: number,
+    dw: number,
+    batch: number,
+    h: number,
+    wd: number,
+    kh: number,
+    kw: number,
+    cout: number,
+    oh: number,
+    ow: number,
+    sh: number,
+    pt: number,
+    pl: number,
+  ): void;
+  pad_images(
+    x: number,
+    out: number,
+    batch: number,
+    h: number,
+    wd: number,
+    c: number,
+    pt: number,
+    pb: number,
+    pl: number,
+    pr: number,
+  ): void;
+  add_bias(x: number, bias: number, out: number, n: number, c: number): void;
+  max_pool_grad(
+    x: number,
+    dy: number,
+    dx: number,
+    batch: number,
+    h: number,
+    wd: number,
+    c: number,
+    oh: number,
+    ow: number,
+    fh: number,
+    fw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+  ): void;
+}
+
+/** The part of the tfjs wasm backend the kernels need. */
+export interface HeapBackend {
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  typedArrayFromHeap(info: TensorInfo): Float32Array;
+  disposeData(dataId: object, force?: boolean): boolean;
+  wasm: { asm?: { memory?: unknown } };
+}
+
+export function isHeapBackend(backend: unknown): backend is HeapBackend {
+  const b = backend as Partial<HeapBackend> | null;
+  return (
+    typeof b?.makeOutput === 'function' &&
+    typeof b.typedArrayFromHeap === 'function' &&
+    typeof b.disposeData === 'function' &&
+    typeof b.wasm === 'object'
+  );
+}
+
+/** Set DISTILL_SIMD_KERNELS=0 to run without them (to compare, or to rule them out). */
+export const SIMD_KERNELS_ENV = 'DISTILL_SIMD_KERNELS';
+
+let compiled: WebAssembly.Module | null | undefined;
+const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
+
+function compileOnce(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      const bytes = Uint8Array.from(atob(SIMD_KERNELS_WASM_BASE64), (c) => c.charCodeAt(0));
+      compiled = new WebAssembly.Module(bytes);
+    } catch {
+      compiled = null; // no WebAssembly SIMD here
+    }
+  }
+  return compiled;
+}
+
+function enabled(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.[SIMD_KERNELS_ENV] !== '0';
+}
+
+/** The kernels bound to this backend's memory, or undefined where they cannot run. */
+export function simdKernelsFor(backend: unknown): SimdKernels | undefined {
+  if (!enabled() || !isHeapBackend(backend)) return undefined;
+  const memory = backend.wasm.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) return undefined;
+  const known = instances.get(memory);
+  if (known) return known;
+  const module = compileOnce();
+  if (!module) return undefined;
+  const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdKernels;
+  instances.set(memory, kernels);
+  return kernels;
+}
+
+/** The byte offset of a float32 tensor in the backend's memory. */
+export function pointer(backend: HeapBackend, info: TensorInfo): number {
+  return backend.typedArrayFromHeap(info).byteOffset;
+}

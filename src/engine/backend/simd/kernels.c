@@ -1,0 +1,456 @@
+// Training kernels for the TensorFlow.js wasm backend, in WebAssembly SIMD.
+//
+// This module imports the wasm backend's own memory, so every pointer below is
+// the heap offset of a tensor the backend owns: no copies in or out. It has no
+// data, no globals and no stack frame (no local arrays, nothing whose address
+// is taken), so it writes only where its callers point it. Built by
+// scripts/build-simd-kernels.mjs; src/engine/backend/simd-kernels.ts calls it.
+//
+// All tensors are float32, channels last (NHWC), densely packed.
+
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+static inline float hsum(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) +
+         wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
+}
+
+static inline int max_i(int a, int b) { return a > b ? a : b; }
+static inline int min_i(int a, int b) { return a < b ? a : b; }
+
+// Sum of a[i] * b[i] over n floats.
+static inline float dot(const float *a, const float *b, int n) {
+  v128_t acc0 = wasm_f32x4_splat(0.f), acc1 = wasm_f32x4_splat(0.f);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+    acc1 = wasm_f32x4_add(acc1, wasm_f32x4_mul(wasm_v128_load(a + i + 4), wasm_v128_load(b + i + 4)));
+  }
+  for (; i + 4 <= n; i += 4)
+    acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+  float s = hsum(wasm_f32x4_add(acc0, acc1));
+  for (; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+// A 2-D convolution as dot products over contiguous spans, for layers with
+// few output channels (XNNPACK packs output channels in blocks of 8 or 16,
+// so a layer with 1-3 of them wastes most of its work).
+//
+// out[b, oy, ox, co] = sum over p, q, ci of
+//   x[b, oy*sh + p - pt, ox*sw + q - pl, ci] * w[co, p, q, ci]
+// (zero outside x). Filter w is laid out [cout][kh][kw][cin], so for each
+// filter row p both x and w are contiguous over (q, ci): kw*cin floats.
+EXPORT(conv2d_dot)
+void conv2d_dot(const float *x, const float *w, float *out, int batch, int h, int wd, int cin,
+                int kh, int kw, int cout, int oh, int ow, int sh, int sw, int pt, int pl) {
+  const int span = kw * cin;
+  const int row = wd * cin;
+  for (int b = 0; b < batch; b++) {
+    const float *xb = x + (long)b * h * row;
+    for (int oy = 0; oy < oh; oy++) {
+      const int y0 = oy * sh - pt;
+      const int p0 = max_i(0, -y0), p1 = min_i(kh, h - y0);
+      int ox = 0;
+      while (ox < ow) {
+        const int x0 = ox * sw - pl;
+        float *o = out + (((long)b * oh + oy) * ow + ox) * cout;
+        if (ox + 4 <= ow && x0 >= 0 && x0 + 3 * sw + kw <= wd) {
+          // Four neighbouring outputs whose filter lies inside the image: four
+          // independent sums (one per pixel) sharing each filter load.
+          const int vec = span & ~3;
+          const int step = sw * cin;
+          for (int co = 0; co < cout; co++) {
+            const float *wc = w + (long)co * kh * span;
+            v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0, a2 = a0, a3 = a0;
+            float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+            for (int p = p0; p < p1; p++) {
+              const float *xr = xb + (y0 + p) * row + x0 * cin;
+              const float *wr = wc + p * span;
+              int i = 0;
+              for (; i < vec; i += 4) {
+                const v128_t wv = wasm_v128_load(wr + i);
+                a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xr + i), wv));
+                a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(xr + step + i), wv));
+                a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(xr + 2 * step + i), wv));
+                a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(xr + 3 * step + i), wv));
+              }
+              for (; i < span; i++) {
+                s0 += xr[i] * wr[i];
+                s1 += xr[step + i] * wr[i];
+                s2 += xr[2 * step + i] * wr[i];
+                s3 += xr[3 * step + i] * wr[i];
+              }
+            }
+            o[co] = s0 + hsum(a0);
+            o[cout + co] = s1 + hsum(a1);
+            o[2 * cout + co] = s2 + hsum(a2);
+            o[3 * cout + co] = s3 + hsum(a3);
+          }
+          ox += 4;
+          continue;
+        }
+        // One output near the left or right edge (or at the end of a row):
+        // only the filter columns inside the image.
+        const int q0 = max_i(0, -x0), q1 = min_i(kw, wd - x0);
+        const int n = (q1 - q0) * cin;
+        for (int co = 0; co < cout; co++) {
+          const float *wc = w + (long)co * kh * span;
+          float s = 0.f;
+          if (n > 0)
+            for (int p = p0; p < p1; p++)
+              s += dot(xb + (y0 + p) * row + (x0 + q0) * cin, wc + p * span + q0 * cin, n);
+          o[co] = s;
+        }
+        ox++;
+      }
+    }
+  }
+}
+
+// A stride-1, unpadded convolution of single-channel images (a network's
+// first layer on grey images), four neighbouring outputs per vector:
+// out[b, oy, ox, co] = sum over p, q of x[b, oy + p, ox + q] * w[p, q, co],
+// with w as the layer keeps it ([kh][kw][1][cout]). One version per output
+// channel count (1 to 8), so that its sums stay in registers.
+#define CONV_C1(C)                                                                             \
+  static void conv2d_c1_##C(const float *x, const float *w, float *out, int batch, int h,     \
+                            int wd, int kh, int kw, int oh, int ow) {                          \
+    for (int b = 0; b < batch; b++)                                                            \
+      for (int oy = 0; oy < oh; oy++) {                                                        \
+        float *o = out + ((long)b * oh + oy) * ow * C;                                         \
+        const float *xb = x + ((long)b * h + oy) * wd;                                         \
+        int ox = 0;                                                                            \
+        for (; ox + 4 <= ow; ox += 4) {                                                        \
+          v128_t acc[C];                                                                       \
+          for (int co = 0; co < C; co++) acc[co] = wasm_f32x4_splat(0.f);                      \
+          for (int p = 0; p < kh; p++) {                                                       \
+            const float *xr = xb + p * wd + ox;                                                \
+            const float *wp = w + p * kw * C;                                                  \
+            for (int q = 0; q < kw; q++) {                                                     \
+              const v128_t xv = wasm_v128_load(xr + q);                                        \
+              for (int co = 0; co < C; co++)                                                   \
+                acc[co] = wasm_f32x4_add(acc[co],                                              \
+                                         wasm_f32x4_mul(xv, wasm_v128_load32_splat(wp + q * C + co))); \
+            }                                                                                  \
+          }                                                                                    \
+          for (int co = 0; co < C; co++) {                                                     \
+            o[ox * C + co] = wasm_f32x4_extract_lane(acc[co], 0);                              \
+            o[(ox + 1) * C + co] = wasm_f32x4_extract_lane(acc[co], 1);                        \
+            o[(ox + 2) * C + co] = wasm_f32x4_extract_lane(acc[co], 2);                        \
+            o[(ox + 3) * C + co] = wasm_f32x4_extract_lane(acc[co], 3);                        \
+          }                                                                                    \
+        }                                                                                      \
+        for (; ox < ow; ox++)                                                                  \
+          for (int co = 0; co < C; co++) {                                                     \
+            float s = 0.f;                                                                     \
+            for (int p = 0; p < kh; p++)                                                       \
+              for (int q = 0; q < kw; q++) s += xb[p * wd + ox + q] * w[(p * kw + q) * C + co]; \
+            o[ox * C + co] = s;                                                                \
+          }                                                                                    \
+      }                                                                                        \
+  }
+CONV_C1(1)
+CONV_C1(2)
+CONV_C1(3)
+CONV_C1(4)
+CONV_C1(5)
+CONV_C1(6)
+CONV_C1(7)
+CONV_C1(8)
+
+// Returns 0 (and does nothing) for channel counts it has no version for.
+EXPORT(conv2d_c1)
+int conv2d_c1(const float *x, const float *w, float *out, int batch, int h, int wd, int kh, int kw,
+              int cout, int oh, int ow) {
+  switch (cout) {
+    case 1: conv2d_c1_1(x, w, out, batch, h, wd, kh, kw, oh, ow); return 1;
+    case 2: conv2d_c1_2(x, w, out, batch, h, wd, kh, kw, oh, ow); return 1;
+    case 3: conv2d_c1_3(x, w, out, batch, h, wd, kh, kw, oh, ow); return 1;
+    case 4: conv2d_c1_4(x, w, out, batch, h, wd, kh, kw, oh, ow); return 1;
+    case 5: conv2d_c1_5(x, w, out, batch, h, wd, kh, kw, oh, ow); return 1;
+    case 6: conv2d_c1_6(x, w, out, batch, h, wd, kh, kw, oh, ow); return 1;
+    case 7: conv2d_c1_7(x, w, out, batch, h, wd, kh, kw, oh, ow); return 1;
+    case 8: conv2d_c1_8(x, w, out, batch, h, wd, kh, kw, oh, ow); return 1;
+    default: return 0;
+  }
+}
+
+// The filter gradient of a 2-D convolution:
+// dw[p, q, ci, co] = sum over b, oy, ox of
+//   x[b, oy*sh + p - pt, ox*sw + q - pl, ci] * dy[b, oy, ox, co]
+// accumulated over output channels four at a time (co tails one by one).
+// dw ([kh][kw][cin][cout]) is small and stays in cache; it is zeroed here.
+EXPORT(conv2d_filter_grad)
+void conv2d_filter_grad(const float *x, const float *dy, float *dw, int batch, int h, int wd,
+                        int cin, int kh, int kw, int cout, int oh, int ow, int sh, int sw, int pt,
+                        int pl) {
+  const int total = kh * kw * cin * cout;
+  for (int i = 0; i < total; i++) dw[i] = 0.f;
+  const int row = wd * cin;
+  const int vec = cout & ~3;
+  for (int b = 0; b < batch; b++) {
+    const float *xb = x + (long)b * h * row;
+    for (int oy = 0; oy < oh; oy++) {
+      const int y0 = oy * sh - pt;
+      const int p0 = max_i(0, -y0), p1 = min_i(kh, h - y0);
+      for (int ox = 0; ox < ow; ox++) {
+        const int x0 = ox * sw - pl;
+        const int q0 = max_i(0, -x0), q1 = min_i(kw, wd - x0);
+        const float *g = dy + (((long)b * oh + oy) * ow + ox) * cout;
+        for (int p = p0; p < p1; p++) {
+          const float *xr = xb + (y0 + p) * row + x0 * cin;
+          float *dwr = dw + (long)p * kw * cin * cout;
+          for (int q = q0; q < q1; q++) {
+            for (int ci = 0; ci < cin; ci++) {
+              const float xv = xr[q * cin + ci];
+              const v128_t xs = wasm_f32x4_splat(xv);
+              float *d = dwr + ((long)q * cin + ci) * cout;
+              int co = 0;
+              for (; co < vec; co += 4)
+                wasm_v128_store(d + co, wasm_f32x4_add(wasm_v128_load(d + co),
+                                                       wasm_f32x4_mul(xs, wasm_v128_load(g + co))));
+              for (; co < cout; co++) d[co] += xv * g[co];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The filter gradient for layers with one input channel (a network's first
+// layer on grey images), from dy transposed to [batch][cout][oh][ow]:
+// dw[p, q, 0, co] = sum over b, oy of the dot product, over ox, of
+//   x[b, oy*sh + p - pt, ox + q - pl] and dyt[b, co, oy, ox] (stride 1 across).
+// Columns outside x are skipped by shortening the dot product.
+EXPORT(conv2d_filter_grad_c1)
+void conv2d_filter_grad_c1(const float *x, const float *dyt, float *dw, int batch, int h, int wd,
+                           int kh, int kw, int cout, int oh, int ow, int sh, int pt, int pl) {
+  if (pt == 0 && pl == 0 && (oh - 1) * sh + kh <= h && ow - 1 + kw <= wd) {
+    // No padding: every weight is a sum over whole rows. Four filter columns
+    // at a time, each its own vector sum over every image and output row,
+    // sharing the loads of dy.
+    const int vec = ow & ~3;
+    for (int co = 0; co < cout; co++)
+      for (int p = 0; p < kh; p++)
+        for (int q0 = 0; q0 < kw; q0 += 4) {
+          const int nq = min_i(4, kw - q0);
+          v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0, a2 = a0, a3 = a0;
+          float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+          for (int b = 0; b < batch; b++)
+            for (int oy = 0; oy < oh; oy++) {
+              const float *g = dyt + (((long)b * cout + co) * oh + oy) * ow;
+              const float *xr = x + ((long)b * h + oy * sh + p) * wd + q0;
+              int i = 0;
+              if (nq == 4) {
+                for (; i < vec; i += 4) {
+                  const v128_t gv = wasm_v128_load(g + i);
+                  a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xr + i), gv));
+                  a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(xr + i + 1), gv));
+                  a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(xr + i + 2), gv));
+                  a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(xr + i + 3), gv));
+                }
+                for (; i < ow; i++) {
+                  s0 += xr[i] * g[i];
+                  s1 += xr[i + 1] * g[i];
+                  s2 += xr[i + 2] * g[i];
+                  s3 += xr[i + 3] * g[i];
+                }
+              } else {
+                for (; i < vec; i += 4) {
+                  const v128_t gv = wasm_v128_load(g + i);
+                  a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xr + i), gv));
+                  if (nq > 1) a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(xr + i + 1), gv));
+                  if (nq > 2) a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(xr + i + 2), gv));
+                }
+                for (; i < ow; i++) {
+                  s0 += xr[i] * g[i];
+                  if (nq > 1) s1 += xr[i + 1] * g[i];
+                  if (nq > 2) s2 += xr[i + 2] * g[i];
+                }
+              }
+            }
+          float *d = dw + (p * kw + q0) * cout + co;
+          d[0] = s0 + hsum(a0);
+          if (nq > 1) d[cout] = s1 + hsum(a1);
+          if (nq > 2) d[2 * cout] = s2 + hsum(a2);
+          if (nq > 3) d[3 * cout] = s3 + hsum(a3);
+        }
+    return;
+  }
+  for (int i = 0; i < kh * kw * cout; i++) dw[i] = 0.f;
+  for (int b = 0; b < batch; b++) {
+    for (int co = 0; co < cout; co++) {
+      for (int oy = 0; oy < oh; oy++) {
+        const float *g = dyt + (((long)b * cout + co) * oh + oy) * ow;
+        const int y0 = oy * sh - pt;
+        const int p0 = max_i(0, -y0), p1 = min_i(kh, h - y0);
+        for (int p = p0; p < p1; p++) {
+          const float *xr = x + ((long)b * h + y0 + p) * wd;
+          for (int q = 0; q < kw; q++) {
+            // Output columns ox whose input column ox + q - pl lies inside.
+            const int a0 = max_i(0, pl - q), a1 = min_i(ow, wd + pl - q);
+            if (a1 > a0) dw[(p * kw + q) * cout + co] += dot(xr + a0 + q - pl, g + a0, a1 - a0);
+          }
+        }
+      }
+    }
+  }
+}
+
+// MaxPoolGrad: each output gradient goes to the first largest input of its
+// window, scanning rows top to bottom and each row left to right (as the
+// TensorFlow.js cpu backend picks it; an input must exceed -inf, so NaN and
+// -inf windows pass nothing back).
+//
+// Windows that tile the image (stride = window, no padding: LeNet's and most
+// networks' pooling) find each winner by compare-and-select (no branches to
+// mispredict) and write every input position once, so dx needs no zeroing
+// except the rows and columns no window covers. With 4 or more channels, four
+// at once in SIMD; channel counts not a multiple of 4 end with an overlapping
+// group of 4 (same values written twice). Other windows take the general
+// path, which zeroes dx and adds each gradient to its winner.
+EXPORT(max_pool_grad)
+void max_pool_grad(const float *x, const float *dy, float *dx, int batch, int h, int wd, int c,
+                   int oh, int ow, int fh, int fw, int sh, int sw, int pt, int pl) {
+  const int row = wd * c;
+  const int tiles = fh == sh && fw == sw && pt == 0 && pl == 0 && oh * fh <= h && ow * fw <= wd;
+  if (!tiles || oh * fh != h || ow * fw != wd) {
+    const long size = (long)batch * h * row;
+    for (long i = 0; i < size; i++) dx[i] = 0.f;
+  }
+  if (tiles) {
+    const v128_t none = wasm_f32x4_splat(-__builtin_inff());
+    for (int b = 0; b < batch; b++) {
+      for (int oy = 0; oy < oh; oy++) {
+        for (int ox = 0; ox < ow; ox++) {
+          const long base = ((long)b * h + (long)oy * fh) * row + (long)ox * fw * c;
+          const float *g = dy + (((long)b * oh + oy) * ow + ox) * c;
+          if (c < 4 && fh == 2 && fw == 2) {
+            // 2x2 windows, unrolled.
+            for (int d = 0; d < c; d++) {
+              const float *xa = x + base + d;
+              float *da = dx + base + d;
+              const float a = xa[0], b2 = xa[c], c2 = xa[row], d2 = xa[row + c];
+              const int ga = a > -__builtin_inff();
+              float best = ga ? a : -__builtin_inff();
+              const int gb = b2 > best;
+              best = gb ? b2 : best;
+              const int gc = c2 > best;
+              best = gc ? c2 : best;
+              const int gd = d2 > best;
+              const float gv = g[d];
+              da[row + c] = gd ? gv : 0.f;
+              da[row] = gc && !gd ? gv : 0.f;
+              da[c] = gb && !gc && !gd ? gv : 0.f;
+              da[0] = ga && !gb && !gc && !gd ? gv : 0.f;
+            }
+            continue;
+          }
+          if (c < 4) {
+            for (int d = 0; d < c; d++) {
+              float best = -__builtin_inff();
+              int which = -1;
+              for (int r = 0; r < fh; r++)
+                for (int q = 0; q < fw; q++) {
+                  const float v = x[base + (long)r * row + q * c + d];
+                  const int gt = v > best;
+                  best = gt ? v : best;
+                  which = gt ? r * fw + q : which;
+                }
+              for (int r = 0; r < fh; r++)
+                for (int q = 0; q < fw; q++)
+                  dx[base + (long)r * row + q * c + d] = which == r * fw + q ? g[d] : 0.f;
+            }
+            continue;
+          }
+          for (int d0 = 0; d0 < c; d0 += 4) {
+            const int d = d0 + 4 <= c ? d0 : c - 4;
+            v128_t best = none;
+            v128_t which = wasm_i32x4_splat(-1);
+            for (int r = 0; r < fh; r++)
+              for (int q = 0; q < fw; q++) {
+                const v128_t v = wasm_v128_load(x + base + (long)r * row + q * c + d);
+                const v128_t gt = wasm_f32x4_gt(v, best);
+                best = wasm_v128_bitselect(v, best, gt);
+                which = wasm_v128_bitselect(wasm_i32x4_splat(r * fw + q), which, gt);
+              }
+            const v128_t gv = wasm_v128_load(g + d);
+            for (int r = 0; r < fh; r++)
+              for (int q = 0; q < fw; q++) {
+                const v128_t mine = wasm_i32x4_eq(which, wasm_i32x4_splat(r * fw + q));
+                wasm_v128_store(dx + base + (long)r * row + q * c + d, wasm_v128_and(gv, mine));
+              }
+          }
+        }
+      }
+    }
+    return;
+  }
+  long at = 0;
+  for (int b = 0; b < batch; b++) {
+    const long base = (long)b * h * row;
+    for (int oy = 0; oy < oh; oy++) {
+      const int r0 = max_i(0, oy * sh - pt), r1 = min_i(h, oy * sh - pt + fh);
+      for (int ox = 0; ox < ow; ox++) {
+        const int c0 = max_i(0, ox * sw - pl), c1 = min_i(wd, ox * sw - pl + fw);
+        for (int d = 0; d < c; d++, at++) {
+          float best = -__builtin_inff();
+          long where = -1;
+          for (int r = r0; r < r1; r++) {
+            long p = base + (long)r * row + (long)c0 * c + d;
+            for (int cc = c0; cc < c1; cc++, p += c) {
+              const int gt = x[p] > best;
+              best = gt ? x[p] : best;
+              where = gt ? p : where;
+            }
+          }
+          if (where >= 0) dx[where] += dy[at];
+        }
+      }
+    }
+  }
+}
+
+// Zero padding of images: out is [batch][h + pt + pb][wd + pl + pr][c], x
+// copied into it at row pt, column pl.
+EXPORT(pad_images)
+void pad_images(const float *x, float *out, int batch, int h, int wd, int c, int pt, int pb, int pl,
+                int pr) {
+  const int ow = wd + pl + pr;
+  const long orow = (long)ow * c;
+  const int row = wd * c;
+  for (int b = 0; b < batch; b++) {
+    float *ob = out + (long)b * (h + pt + pb) * orow;
+    for (long i = 0; i < pt * orow; i++) ob[i] = 0.f;
+    for (int y = 0; y < h; y++) {
+      float *o = ob + (pt + y) * orow;
+      const float *xr = x + ((long)b * h + y) * row;
+      for (int i = 0; i < pl * c; i++) o[i] = 0.f;
+      o += pl * c;
+      for (int i = 0; i < row; i++) o[i] = xr[i];
+      o += row;
+      for (int i = 0; i < pr * c; i++) o[i] = 0.f;
+    }
+    float *bottom = ob + (pt + h) * orow;
+    for (long i = 0; i < pb * orow; i++) bottom[i] = 0.f;
+  }
+}
+
+// out[i, j] = x[i, j] + bias[j] over n rows of c channels (a layer's bias).
+EXPORT(add_bias)
+void add_bias(const float *x, const float *bias, float *out, int n, int c) {
+  if (c % 4 == 0) {
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < c; j += 4) {
+        const long at = (long)i * c + j;
+        wasm_v128_store(out + at, wasm_f32x4_add(wasm_v128_load(x + at), wasm_v128_load(bias + j)));
+      }
+    return;
+  }
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < c; j++) out[(long)i * c + j] = x[(long)i * c + j] + bias[j];
+}
