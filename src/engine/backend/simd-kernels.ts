@@ -45,29 +45,12 @@ export interface SimdKernels {
     oh: number,
     ow: number,
   ): number;
-  conv2d_filter_grad(
-    x: number,
-    dy: number,
-    dw: number,
-    batch: number,
-    h: number,
-    wd: number,
-    cin: number,
-    kh: number,
-    kw: number,
-    cout: number,
-    oh: number,
-    ow: number,
-    sh: number,
-    sw: number,
-    pt: number,
-    pl: number,
-  ): void;
-  conv2d_filter_grad_c1(
-    x: number,
+  conv2d_filter_grad_t(
+    xt: number,
     dyt: number,
     dw: number,
     batch: number,
+    cin: number,
     h: number,
     wd: number,
     kh: number,

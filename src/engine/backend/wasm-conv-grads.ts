@@ -62,7 +62,7 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
   const bottom = Math.max(0, (outHeight - 1) * strideH + filterHeight - inHeight - top);
   const right = Math.max(0, (outWidth - 1) * strideW + filterWidth - inWidth - left);
   const simd = simdKernelsFor(backend);
-  if (simd && isHeapBackend(backend) && info.inChannels === 1 && strideW === 1 && x.dtype === 'float32') {
+  if (simd && isHeapBackend(backend) && prefersRowDots(info) && strideW === 1 && x.dtype === 'float32') {
     return simdFilterGrad(simd, backend, x, dy, info);
   }
 
@@ -93,9 +93,9 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
 };
 
 /**
- * dW in kernels.c, straight from x and dy: for one input channel (a first layer on grey
- * images) as dot products along image rows, from dy transposed to [batch, out, h, w];
- * otherwise as outer products accumulated into dW four output channels at a time.
+ * dW in kernels.c, as dot products along image rows of x and dy, both transposed to
+ * channels first (x needs no transpose when it has one channel, as a first layer on grey
+ * images does).
  */
 function simdFilterGrad(
   simd: SimdKernels,
@@ -105,50 +105,31 @@ function simdFilterGrad(
   info: tf.backend_util.Conv2DInfo,
 ): TensorInfo {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const { filterHeight, filterWidth, strideHeight } = info;
   const { top, left } = info.padInfo;
-  const dw = backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
-  if (inChannels === 1 && strideWidth === 1) {
-    return withScratch(backend, tf.Conv2DBackpropFilter, (scratch) => {
-      const dyT = scratch.run(tf.Transpose, { x: dy }, { perm: [0, 3, 1, 2] });
-      simd.conv2d_filter_grad_c1(
-        pointer(backend, x),
-        pointer(backend, dyT),
-        pointer(backend, dw),
-        batchSize,
-        inHeight,
-        inWidth,
-        filterHeight,
-        filterWidth,
-        outChannels,
-        outHeight,
-        outWidth,
-        strideHeight,
-        top,
-        left,
-      );
-      return dw;
-    });
-  }
-  simd.conv2d_filter_grad(
-    pointer(backend, x),
-    pointer(backend, dy),
-    pointer(backend, dw),
-    batchSize,
-    inHeight,
-    inWidth,
-    inChannels,
-    filterHeight,
-    filterWidth,
-    outChannels,
-    outHeight,
-    outWidth,
-    strideHeight,
-    strideWidth,
-    top,
-    left,
-  );
-  return dw;
+  return withScratch(backend, tf.Conv2DBackpropFilter, (scratch) => {
+    const xT = inChannels === 1 ? x : scratch.run(tf.Transpose, { x }, { perm: [0, 3, 1, 2] });
+    const dyT = scratch.run(tf.Transpose, { x: dy }, { perm: [0, 3, 1, 2] });
+    const dw = backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
+    simd.conv2d_filter_grad_t(
+      pointer(backend, xT),
+      pointer(backend, dyT),
+      pointer(backend, dw),
+      batchSize,
+      inChannels,
+      inHeight,
+      inWidth,
+      filterHeight,
+      filterWidth,
+      outChannels,
+      outHeight,
+      outWidth,
+      strideHeight,
+      top,
+      left,
+    );
+    return dw;
+  });
 }
 
 /**
@@ -209,6 +190,16 @@ export function fastConv2DBackpropInput(native: KernelFunc): KernelFunc {
       );
     });
   };
+}
+
+/**
+ * Where kernels.c's filter gradient (dot products along rows) beats the XNNPACK route (a
+ * forward conv of transposed tensors): one input channel (256 LeNet-5 images: 5.6 vs 16.5 ms).
+ * With more, the transposes and shorter rows cost more than they save (3 channels 3.1 vs 4.2 ms,
+ * 6 channels 22.5 vs 38.4 ms, 16 channels 10.9 vs 13.9 ms for the XNNPACK route).
+ */
+function prefersRowDots(info: tf.backend_util.Conv2DInfo): boolean {
+  return info.inChannels === 1;
 }
 
 /**

@@ -83,6 +83,7 @@ describe.each([
       pad: Pad;
     }[] = [
       { batch: 2, size: [32, 32], inC: 1, outC: 6, kernel: 5, stride: 1, pad: 'valid' },
+      { batch: 3, size: [14, 14], inC: 3, outC: 8, kernel: 5, stride: 1, pad: 'valid' },
       { batch: 3, size: [13, 11], inC: 3, outC: 8, kernel: 3, stride: 2, pad: 'same' },
       { batch: 4, size: [14, 15], inC: 6, outC: 16, kernel: 5, stride: 2, pad: 'valid' },
       { batch: 1, size: [9, 9], inC: 3, outC: 8, kernel: 3, stride: 2, pad: 'valid' },

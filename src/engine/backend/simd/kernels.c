@@ -178,127 +178,90 @@ int conv2d_c1(const float *x, const float *w, float *out, int batch, int h, int 
   }
 }
 
-// The filter gradient of a 2-D convolution:
-// dw[p, q, ci, co] = sum over b, oy, ox of
-//   x[b, oy*sh + p - pt, ox*sw + q - pl, ci] * dy[b, oy, ox, co]
-// accumulated over output channels four at a time (co tails one by one).
-// dw ([kh][kw][cin][cout]) is small and stays in cache; it is zeroed here.
-EXPORT(conv2d_filter_grad)
-void conv2d_filter_grad(const float *x, const float *dy, float *dw, int batch, int h, int wd,
-                        int cin, int kh, int kw, int cout, int oh, int ow, int sh, int sw, int pt,
-                        int pl) {
-  const int total = kh * kw * cin * cout;
-  for (int i = 0; i < total; i++) dw[i] = 0.f;
-  const int row = wd * cin;
-  const int vec = cout & ~3;
-  for (int b = 0; b < batch; b++) {
-    const float *xb = x + (long)b * h * row;
-    for (int oy = 0; oy < oh; oy++) {
-      const int y0 = oy * sh - pt;
-      const int p0 = max_i(0, -y0), p1 = min_i(kh, h - y0);
-      for (int ox = 0; ox < ow; ox++) {
-        const int x0 = ox * sw - pl;
-        const int q0 = max_i(0, -x0), q1 = min_i(kw, wd - x0);
-        const float *g = dy + (((long)b * oh + oy) * ow + ox) * cout;
-        for (int p = p0; p < p1; p++) {
-          const float *xr = xb + (y0 + p) * row + x0 * cin;
-          float *dwr = dw + (long)p * kw * cin * cout;
-          for (int q = q0; q < q1; q++) {
-            for (int ci = 0; ci < cin; ci++) {
-              const float xv = xr[q * cin + ci];
-              const v128_t xs = wasm_f32x4_splat(xv);
-              float *d = dwr + ((long)q * cin + ci) * cout;
-              int co = 0;
-              for (; co < vec; co += 4)
-                wasm_v128_store(d + co, wasm_f32x4_add(wasm_v128_load(d + co),
-                                                       wasm_f32x4_mul(xs, wasm_v128_load(g + co))));
-              for (; co < cout; co++) d[co] += xv * g[co];
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-// The filter gradient for layers with one input channel (a network's first
-// layer on grey images), from dy transposed to [batch][cout][oh][ow]:
-// dw[p, q, 0, co] = sum over b, oy of the dot product, over ox, of
-//   x[b, oy*sh + p - pt, ox + q - pl] and dyt[b, co, oy, ox] (stride 1 across).
-// Columns outside x are skipped by shortening the dot product.
-EXPORT(conv2d_filter_grad_c1)
-void conv2d_filter_grad_c1(const float *x, const float *dyt, float *dw, int batch, int h, int wd,
-                           int kh, int kw, int cout, int oh, int ow, int sh, int pt, int pl) {
+// The filter gradient of a 2-D convolution with stride 1 across, from x and
+// dy both transposed to channels first (xt [batch][cin][h][wd], dyt
+// [batch][cout][oh][ow]; for one input channel xt is x itself), so that each
+// weight is a sum of dot products along image rows:
+// dw[p, q, ci, co] = sum over b, oy of the dot product, over ox, of
+//   xt[b, ci, oy*sh + p - pt, ox + q - pl] and dyt[b, co, oy, ox].
+// dw is [kh][kw][cin][cout], as the layer keeps its filter.
+EXPORT(conv2d_filter_grad_t)
+void conv2d_filter_grad_t(const float *xt, const float *dyt, float *dw, int batch, int cin, int h,
+                          int wd, int kh, int kw, int cout, int oh, int ow, int sh, int pt, int pl) {
   if (pt == 0 && pl == 0 && (oh - 1) * sh + kh <= h && ow - 1 + kw <= wd) {
     // No padding: every weight is a sum over whole rows. Four filter columns
     // at a time, each its own vector sum over every image and output row,
     // sharing the loads of dy.
     const int vec = ow & ~3;
-    for (int co = 0; co < cout; co++)
-      for (int p = 0; p < kh; p++)
-        for (int q0 = 0; q0 < kw; q0 += 4) {
-          const int nq = min_i(4, kw - q0);
-          v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0, a2 = a0, a3 = a0;
-          float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
-          for (int b = 0; b < batch; b++)
-            for (int oy = 0; oy < oh; oy++) {
-              const float *g = dyt + (((long)b * cout + co) * oh + oy) * ow;
-              const float *xr = x + ((long)b * h + oy * sh + p) * wd + q0;
-              int i = 0;
-              if (nq == 4) {
-                for (; i < vec; i += 4) {
-                  const v128_t gv = wasm_v128_load(g + i);
-                  a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xr + i), gv));
-                  a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(xr + i + 1), gv));
-                  a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(xr + i + 2), gv));
-                  a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(xr + i + 3), gv));
-                }
-                for (; i < ow; i++) {
-                  s0 += xr[i] * g[i];
-                  s1 += xr[i + 1] * g[i];
-                  s2 += xr[i + 2] * g[i];
-                  s3 += xr[i + 3] * g[i];
-                }
-              } else {
-                for (; i < vec; i += 4) {
-                  const v128_t gv = wasm_v128_load(g + i);
-                  a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xr + i), gv));
-                  if (nq > 1) a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(xr + i + 1), gv));
-                  if (nq > 2) a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(xr + i + 2), gv));
-                }
-                for (; i < ow; i++) {
-                  s0 += xr[i] * g[i];
-                  if (nq > 1) s1 += xr[i + 1] * g[i];
-                  if (nq > 2) s2 += xr[i + 2] * g[i];
+    for (int ci = 0; ci < cin; ci++)
+      for (int co = 0; co < cout; co++)
+        for (int p = 0; p < kh; p++)
+          for (int q0 = 0; q0 < kw; q0 += 4) {
+            const int nq = min_i(4, kw - q0);
+            v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0, a2 = a0, a3 = a0;
+            float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+            for (int b = 0; b < batch; b++)
+              for (int oy = 0; oy < oh; oy++) {
+                const float *g = dyt + (((long)b * cout + co) * oh + oy) * ow;
+                const float *xr = xt + (((long)b * cin + ci) * h + oy * sh + p) * wd + q0;
+                int i = 0;
+                if (nq == 4) {
+                  for (; i < vec; i += 4) {
+                    const v128_t gv = wasm_v128_load(g + i);
+                    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xr + i), gv));
+                    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(xr + i + 1), gv));
+                    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(xr + i + 2), gv));
+                    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(xr + i + 3), gv));
+                  }
+                  for (; i < ow; i++) {
+                    s0 += xr[i] * g[i];
+                    s1 += xr[i + 1] * g[i];
+                    s2 += xr[i + 2] * g[i];
+                    s3 += xr[i + 3] * g[i];
+                  }
+                } else {
+                  for (; i < vec; i += 4) {
+                    const v128_t gv = wasm_v128_load(g + i);
+                    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xr + i), gv));
+                    if (nq > 1) a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(xr + i + 1), gv));
+                    if (nq > 2) a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(xr + i + 2), gv));
+                  }
+                  for (; i < ow; i++) {
+                    s0 += xr[i] * g[i];
+                    if (nq > 1) s1 += xr[i + 1] * g[i];
+                    if (nq > 2) s2 += xr[i + 2] * g[i];
+                  }
                 }
               }
-            }
-          float *d = dw + (p * kw + q0) * cout + co;
-          d[0] = s0 + hsum(a0);
-          if (nq > 1) d[cout] = s1 + hsum(a1);
-          if (nq > 2) d[2 * cout] = s2 + hsum(a2);
-          if (nq > 3) d[3 * cout] = s3 + hsum(a3);
-        }
+            float *d = dw + ((long)(p * kw + q0) * cin + ci) * cout + co;
+            const long next = (long)cin * cout; // the next filter column
+            d[0] = s0 + hsum(a0);
+            if (nq > 1) d[next] = s1 + hsum(a1);
+            if (nq > 2) d[2 * next] = s2 + hsum(a2);
+            if (nq > 3) d[3 * next] = s3 + hsum(a3);
+          }
     return;
   }
-  for (int i = 0; i < kh * kw * cout; i++) dw[i] = 0.f;
-  for (int b = 0; b < batch; b++) {
-    for (int co = 0; co < cout; co++) {
-      for (int oy = 0; oy < oh; oy++) {
-        const float *g = dyt + (((long)b * cout + co) * oh + oy) * ow;
-        const int y0 = oy * sh - pt;
-        const int p0 = max_i(0, -y0), p1 = min_i(kh, h - y0);
-        for (int p = p0; p < p1; p++) {
-          const float *xr = x + ((long)b * h + y0 + p) * wd;
-          for (int q = 0; q < kw; q++) {
-            // Output columns ox whose input column ox + q - pl lies inside.
-            const int a0 = max_i(0, pl - q), a1 = min_i(ow, wd + pl - q);
-            if (a1 > a0) dw[(p * kw + q) * cout + co] += dot(xr + a0 + q - pl, g + a0, a1 - a0);
+  // Padding: each dot product shortened to the columns inside the image.
+  for (int i = 0; i < kh * kw * cin * cout; i++) dw[i] = 0.f;
+  for (int b = 0; b < batch; b++)
+    for (int ci = 0; ci < cin; ci++)
+      for (int co = 0; co < cout; co++)
+        for (int oy = 0; oy < oh; oy++) {
+          const float *g = dyt + (((long)b * cout + co) * oh + oy) * ow;
+          const int y0 = oy * sh - pt;
+          const int p0 = max_i(0, -y0), p1 = min_i(kh, h - y0);
+          for (int p = p0; p < p1; p++) {
+            const float *xr = xt + (((long)b * cin + ci) * h + y0 + p) * wd;
+            for (int q = 0; q < kw; q++) {
+              // Output columns ox whose input column ox + q - pl lies inside.
+              const int a0 = max_i(0, pl - q), a1 = min_i(ow, wd + pl - q);
+              if (a1 > a0)
+                dw[((long)(p * kw + q) * cin + ci) * cout + co] +=
+                    dot(xr + a0 + q - pl, g + a0, a1 - a0);
+            }
           }
         }
-      }
-    }
-  }
 }
 
 // MaxPoolGrad: each output gradient goes to the first largest input of its
