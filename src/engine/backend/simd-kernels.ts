@@ -31,10 +31,12 @@ export interface SimdKernels {
     pt: number,
     pl: number,
   ): void;
-  /** Returns 0, doing nothing, for output channel counts above 8. */
+  /** Returns 0, doing nothing, for output channel counts above 8. bias 0: none. */
   conv2d_c1(
     x: number,
     w: number,
+    bias: number,
+    relu: number,
     out: number,
     batch: number,
     h: number,

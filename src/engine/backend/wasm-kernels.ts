@@ -1,6 +1,6 @@
 import type { KernelFunc } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
-import { fastAdd, fastConv2D } from './wasm-conv-forward.js';
+import { fastAdd, fastConv2D, fastFusedConv2D } from './wasm-conv-forward.js';
 import { conv2DBackpropFilter, fastConv2DBackpropInput } from './wasm-conv-grads.js';
 import { depthwiseConv2dBackpropInput } from './wasm-depthwise-grads.js';
 import { fastBatchMatMul, unsortedSegmentSum } from './wasm-matmul.js';
@@ -31,8 +31,8 @@ import { WASM, wasmKernel } from './wasm-kernel-util.js';
  * - Conv2DBackpropInput for stride 1: the input gradient, on every synthesis step.
  * - BatchMatMul with a transposed 2-D operand: dense layers' gradients.
  * - MaxPoolGrad: max-pooling layers' input gradient, on every step.
- * - Conv2D with one input channel: a first layer on grey images, and the
- *   pixel priors' shifts and differences.
+ * - Conv2D and FusedConv2D with one input channel: a first layer on grey
+ *   images, and the pixel priors' shifts and differences.
  * - Add of a bias over the last axis: every convolution in training mode.
  *
  * Where the time went, and what each change bought, is measured kernel by
@@ -51,6 +51,7 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
   tf.BatchMatMul,
   tf.MaxPoolGrad,
   tf.Conv2D,
+  tf.FusedConv2D,
   tf.Add,
 ];
 
@@ -88,5 +89,6 @@ export function registerWasmTrainingKernels(): void {
   replace(tf.BatchMatMul, fastBatchMatMul);
   replace(tf.MaxPoolGrad, fastMaxPoolGrad);
   replace(tf.Conv2D, fastConv2D);
+  replace(tf.FusedConv2D, fastFusedConv2D);
   replace(tf.Add, fastAdd);
 }

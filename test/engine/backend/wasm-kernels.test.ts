@@ -470,6 +470,36 @@ describe.each([
     });
   });
 
+  describe('FusedConv2D on wasm (faster for one input channel, bias, linear or relu)', () => {
+    it.each([
+      { activation: 'relu', bias: true, pad: 'valid', outC: 6 },
+      { activation: 'linear', bias: true, pad: 'same', outC: 3 },
+      { activation: 'relu', bias: false, pad: 'same', outC: 8 },
+      // Not ours: another activation, and too many output channels.
+      { activation: 'elu', bias: true, pad: 'valid', outC: 4 },
+      { activation: 'relu', bias: true, pad: 'valid', outC: 12 },
+    ] as const)('matches cpu: $activation, bias $bias, pad $pad, 1->$outC channels', async (c) => {
+      const xShape: [number, number, number, number] = [3, 12, 10, 1];
+      const filterShape: [number, number, number, number] = [5, 5, 1, c.outC];
+      const xValues = normals(15, tf.util.sizeFromShape(xShape));
+      const filterValues = normals(16, tf.util.sizeFromShape(filterShape));
+      const biasValues = normals(17, c.outC);
+      await expectSameOnBothBackends(
+        () => [
+          tf.fused.conv2d({
+            x: tf.tensor4d(xValues, xShape),
+            filter: tf.tensor4d(filterValues, filterShape),
+            strides: 1,
+            pad: c.pad,
+            bias: c.bias ? tf.tensor1d(biasValues) : undefined,
+            activation: c.activation,
+          }),
+        ],
+        1e-5,
+      );
+    });
+  });
+
   describe('Add on wasm (faster for a bias over the last axis)', () => {
     it.each([
       [[5, 7, 3, 6], [6]],

@@ -113,11 +113,14 @@ void conv2d_dot(const float *x, const float *w, float *out, int batch, int h, in
 // A stride-1, unpadded convolution of single-channel images (a network's
 // first layer on grey images), four neighbouring outputs per vector:
 // out[b, oy, ox, co] = sum over p, q of x[b, oy + p, ox + q] * w[p, q, co],
-// with w as the layer keeps it ([kh][kw][1][cout]). One version per output
-// channel count (1 to 8), so that its sums stay in registers.
+// with w as the layer keeps it ([kh][kw][1][cout]), plus bias[co] where a
+// bias is given (not 0) and then max(0, .) where relu is set: a fused layer.
+// One version per output channel count (1 to 8), so that its sums stay in
+// registers.
 #define CONV_C1(C)                                                                             \
-  static void conv2d_c1_##C(const float *x, const float *w, float *out, int batch, int h,     \
-                            int wd, int kh, int kw, int oh, int ow) {                          \
+  static void conv2d_c1_##C(const float *x, const float *w, const float *bias, int relu,      \
+                            float *out, int batch, int h, int wd, int kh, int kw, int oh,     \
+                            int ow) {                                                          \
     for (int b = 0; b < batch; b++)                                                            \
       for (int oy = 0; oy < oh; oy++) {                                                        \
         float *o = out + ((long)b * oh + oy) * ow * C;                                         \
@@ -125,7 +128,8 @@ void conv2d_dot(const float *x, const float *w, float *out, int batch, int h, in
         int ox = 0;                                                                            \
         for (; ox + 4 <= ow; ox += 4) {                                                        \
           v128_t acc[C];                                                                       \
-          for (int co = 0; co < C; co++) acc[co] = wasm_f32x4_splat(0.f);                      \
+          for (int co = 0; co < C; co++)                                                       \
+            acc[co] = bias ? wasm_v128_load32_splat(bias + co) : wasm_f32x4_splat(0.f);        \
           for (int p = 0; p < kh; p++) {                                                       \
             const float *xr = xb + p * wd + ox;                                                \
             const float *wp = w + p * kw * C;                                                  \
@@ -137,6 +141,7 @@ void conv2d_dot(const float *x, const float *w, float *out, int batch, int h, in
             }                                                                                  \
           }                                                                                    \
           for (int co = 0; co < C; co++) {                                                     \
+            if (relu) acc[co] = wasm_f32x4_pmax(acc[co], wasm_f32x4_splat(0.f));               \
             o[ox * C + co] = wasm_f32x4_extract_lane(acc[co], 0);                              \
             o[(ox + 1) * C + co] = wasm_f32x4_extract_lane(acc[co], 1);                        \
             o[(ox + 2) * C + co] = wasm_f32x4_extract_lane(acc[co], 2);                        \
@@ -145,10 +150,10 @@ void conv2d_dot(const float *x, const float *w, float *out, int batch, int h, in
         }                                                                                      \
         for (; ox < ow; ox++)                                                                  \
           for (int co = 0; co < C; co++) {                                                     \
-            float s = 0.f;                                                                     \
+            float s = bias ? bias[co] : 0.f;                                                   \
             for (int p = 0; p < kh; p++)                                                       \
               for (int q = 0; q < kw; q++) s += xb[p * wd + ox + q] * w[(p * kw + q) * C + co]; \
-            o[ox * C + co] = s;                                                                \
+            o[ox * C + co] = relu && s < 0.f ? 0.f : s;                                        \
           }                                                                                    \
       }                                                                                        \
   }
@@ -163,17 +168,17 @@ CONV_C1(8)
 
 // Returns 0 (and does nothing) for channel counts it has no version for.
 EXPORT(conv2d_c1)
-int conv2d_c1(const float *x, const float *w, float *out, int batch, int h, int wd, int kh, int kw,
-              int cout, int oh, int ow) {
+int conv2d_c1(const float *x, const float *w, const float *bias, int relu, float *out, int batch,
+              int h, int wd, int kh, int kw, int cout, int oh, int ow) {
   switch (cout) {
-    case 1: conv2d_c1_1(x, w, out, batch, h, wd, kh, kw, oh, ow); return 1;
-    case 2: conv2d_c1_2(x, w, out, batch, h, wd, kh, kw, oh, ow); return 1;
-    case 3: conv2d_c1_3(x, w, out, batch, h, wd, kh, kw, oh, ow); return 1;
-    case 4: conv2d_c1_4(x, w, out, batch, h, wd, kh, kw, oh, ow); return 1;
-    case 5: conv2d_c1_5(x, w, out, batch, h, wd, kh, kw, oh, ow); return 1;
-    case 6: conv2d_c1_6(x, w, out, batch, h, wd, kh, kw, oh, ow); return 1;
-    case 7: conv2d_c1_7(x, w, out, batch, h, wd, kh, kw, oh, ow); return 1;
-    case 8: conv2d_c1_8(x, w, out, batch, h, wd, kh, kw, oh, ow); return 1;
+    case 1: conv2d_c1_1(x, w, bias, relu, out, batch, h, wd, kh, kw, oh, ow); return 1;
+    case 2: conv2d_c1_2(x, w, bias, relu, out, batch, h, wd, kh, kw, oh, ow); return 1;
+    case 3: conv2d_c1_3(x, w, bias, relu, out, batch, h, wd, kh, kw, oh, ow); return 1;
+    case 4: conv2d_c1_4(x, w, bias, relu, out, batch, h, wd, kh, kw, oh, ow); return 1;
+    case 5: conv2d_c1_5(x, w, bias, relu, out, batch, h, wd, kh, kw, oh, ow); return 1;
+    case 6: conv2d_c1_6(x, w, bias, relu, out, batch, h, wd, kh, kw, oh, ow); return 1;
+    case 7: conv2d_c1_7(x, w, bias, relu, out, batch, h, wd, kh, kw, oh, ow); return 1;
+    case 8: conv2d_c1_8(x, w, bias, relu, out, batch, h, wd, kh, kw, oh, ow); return 1;
     default: return 0;
   }
 }
