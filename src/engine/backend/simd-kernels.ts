@@ -77,6 +77,24 @@ export interface SimdKernels {
     pr: number,
   ): void;
   add_bias(x: number, bias: number, out: number, n: number, c: number): void;
+  adam_update(
+    w: number,
+    m: number,
+    v: number,
+    g: number,
+    w2: number,
+    m2: number,
+    v2: number,
+    n: number,
+    lr: number,
+    b1: number,
+    a1: number,
+    b2: number,
+    a2: number,
+    eps: number,
+    c1: number,
+    c2: number,
+  ): void;
   max_pool_grad(
     x: number,
     dy: number,

@@ -1,5 +1,6 @@
 import type { KernelFunc } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
+import { registerWasmAdamKernel } from './wasm-adam.js';
 import { fastAdd, fastConv2D, fastFusedConv2D } from './wasm-conv-forward.js';
 import { conv2DBackpropFilter, fastConv2DBackpropInput } from './wasm-conv-grads.js';
 import { depthwiseConv2dBackpropInput } from './wasm-depthwise-grads.js';
@@ -91,4 +92,5 @@ export function registerWasmTrainingKernels(): void {
   replace(tf.Conv2D, fastConv2D);
   replace(tf.FusedConv2D, fastFusedConv2D);
   replace(tf.Add, fastAdd);
+  registerWasmAdamKernel();
 }

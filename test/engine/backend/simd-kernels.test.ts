@@ -40,6 +40,7 @@ const EXPORTS: (keyof SimdKernels)[] = [
   'max_pool_grad',
   'pad_images',
   'add_bias',
+  'adam_update',
 ];
 
 describe('the committed SIMD kernels module', () => {

@@ -422,3 +422,24 @@ void add_bias(const float *x, const float *bias, float *out, int n, int c) {
   for (int i = 0; i < n; i++)
     for (int j = 0; j < c; j++) out[(long)i * c + j] = x[(long)i * c + j] + bias[j];
 }
+
+// One Adam step, as tfjs's AdamOptimizer computes it, into new buffers (the
+// wasm backend caches packed weights by buffer, so weights are never changed
+// in place):
+//   m' = b1 m + a1 g,  v' = b2 v + a2 g^2,
+//   w' = w - lr (m' / c1) / (sqrt(v' / c2) + eps)
+// where c1 = 1 - b1^t and c2 = 1 - b2^t (the bias corrections), and a1 and a2
+// are 1 - b1 and 1 - b2 as tfjs rounds them (from double, not float32).
+EXPORT(adam_update)
+void adam_update(const float *w, const float *m, const float *v, const float *g, float *w2,
+                 float *m2, float *v2, int n, float lr, float b1, float a1, float b2, float a2,
+                 float eps, float c1, float c2) {
+  for (int i = 0; i < n; i++) {
+    const float gi = g[i];
+    const float mi = m[i] * b1 + gi * a1;
+    const float vi = v[i] * b2 + (gi * gi) * a2;
+    m2[i] = mi;
+    v2[i] = vi;
+    w2[i] = (mi / c1) / (__builtin_sqrtf(vi / c2) + eps) * -lr + w[i];
+  }
+}
