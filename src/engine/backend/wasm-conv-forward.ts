@@ -7,9 +7,7 @@ import {
   type HeapBackend,
   type SimdKernels,
 } from './simd-kernels.js';
-import { attrsOf } from './wasm-kernel-util.js';
-
-type Shape4D = [number, number, number, number];
+import { attrsOf, type Shape4D } from './wasm-kernel-util.js';
 
 /** Output channels up to which kernels.c has a single-channel convolution. */
 const C1_MAX_OUT_CHANNELS = 8;

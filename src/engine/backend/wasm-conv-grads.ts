@@ -12,14 +12,14 @@ import {
   type HeapBackend,
   type SimdKernels,
 } from './simd-kernels.js';
-import { attrsOf, withScratch } from './wasm-kernel-util.js';
+import { attrsOf, withScratch, type Shape4D } from './wasm-kernel-util.js';
 
 /**
- * The two gradients of a 2-D convolution on wasm, both computed as one
- * forward convolution, which the wasm backend runs through XNNPACK.
+ * The two gradients of a 2-D convolution on wasm: each as one forward
+ * convolution through XNNPACK, or, for the shapes where XNNPACK wastes most
+ * of its work (one input channel for the filter gradient, few channels for
+ * the input gradient), in kernels.c.
  */
-
-type Shape4D = [number, number, number, number];
 
 function pair(value: number | [number, number]): [number, number] {
   return typeof value === 'number' ? [value, value] : value;

@@ -1,6 +1,6 @@
 import type { DepthwiseConv2dNativeBackpropInputAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
-import { attrsOf, type Scratch, withScratch } from './wasm-kernel-util.js';
+import { attrsOf, type Scratch, withScratch, type Shape4D } from './wasm-kernel-util.js';
 
 /**
  * The input gradient of a depthwise convolution on wasm, which the wasm
@@ -15,8 +15,6 @@ import { attrsOf, type Scratch, withScratch } from './wasm-kernel-util.js';
  * (one depthwise convolution, multiplier 1), and the k channels made from one
  * input channel are summed.
  */
-
-type Shape4D = [number, number, number, number];
 
 function pair(value: number | [number, number] | undefined): [number, number] {
   if (value === undefined) return [1, 1];

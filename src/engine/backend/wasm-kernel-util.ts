@@ -17,6 +17,9 @@ import { tf } from '../tf.js';
 
 export const WASM = 'wasm';
 
+/** A 4-D tensor shape (NHWC images, conv filters). */
+export type Shape4D = [number, number, number, number];
+
 /** The wasm kernel registered under `name`, if any. */
 export function wasmKernel(name: string): KernelConfig | undefined {
   // getKernel is typed as always returning a config, but it returns
