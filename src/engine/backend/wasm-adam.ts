@@ -59,6 +59,11 @@ export function registerWasmAdamKernel(): void {
     tf.registerKernel({ kernelName: ADAM_KERNEL, backendName: WASM, kernelFunc: adamKernel });
 }
 
+/** Whether {@link fusedAdamUpdate} can run on the active backend. */
+export function canFuseAdam(): boolean {
+  return tf.getBackend() === WASM && simdKernelsFor(tf.backend()) !== undefined && !!wasmKernel(ADAM_KERNEL);
+}
+
 /**
  * Adam's update of every slot in one kernels.c call each, instead of the 14 tensor operations
  * per variable tfjs's AdamOptimizer runs (1.9 ms per student step of lenet5-half's 10
@@ -66,7 +71,7 @@ export function registerWasmAdamKernel(): void {
  * cannot run: another backend, no SIMD module, or a tensor that is not float32.
  */
 export function fusedAdamUpdate(slots: readonly AdamSlot[], hyper: AdamHyper): boolean {
-  if (tf.getBackend() !== WASM || !simdKernelsFor(tf.backend()) || !wasmKernel(ADAM_KERNEL)) return false;
+  if (!canFuseAdam()) return false;
   const tensors = slots.flatMap((s) => [s.value, s.firstMoment, s.secondMoment, s.gradient]);
   if (tensors.some((t) => t.dtype !== 'float32')) return false;
   tf.tidy(() => {

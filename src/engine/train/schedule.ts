@@ -1,4 +1,4 @@
-import { fusedAdamUpdate, type AdamSlot } from '../backend/wasm-adam.js';
+import { canFuseAdam, fusedAdamUpdate, type AdamSlot } from '../backend/wasm-adam.js';
 import { tf } from '../tf.js';
 
 /** tfjs's private AdamOptimizer state, which the fused update reads and keeps as tfjs does. */
@@ -34,6 +34,7 @@ export class ScheduledAdam extends tf.AdamOptimizer {
    * are the same either way.
    */
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
+    if (!canFuseAdam()) return super.applyGradients(variableGradients);
     const named = Array.isArray(variableGradients)
       ? variableGradients
       : Object.entries(variableGradients).map(([name, tensor]) => ({ name, tensor }));
