@@ -6,7 +6,7 @@
 import { cpus } from 'node:os';
 import type { JobEvent } from '../shared/job.js';
 import { ToTaskWorkerSchema, type FromTaskWorker, type Task } from '../shared/task-protocol.js';
-import { initBackend, type BackendInfo } from '../engine/backend/select.js';
+import { initBackend, simdKernelsNote, type BackendInfo } from '../engine/backend/select.js';
 import { toErrorInfo, UserError } from '../shared/errors.js';
 import { runJob } from '../engine/job/run-job.js';
 import { WorkerPool } from '../engine/job/worker-pool.js';
@@ -121,7 +121,8 @@ async function run(task: Task): Promise<{ backend: string; backendNote: string }
 /** One line on which backend runs and why the faster ones do not. */
 function describeBackend(info: BackendInfo): string {
   const skipped = info.tried.filter((t) => t.error).map((t) => `${t.name}: ${t.error}`);
-  const how = info.requested === 'auto' ? 'chosen automatically' : 'forced by the DISTILL_BACKEND setting';
+  const chosen = info.requested === 'auto' ? 'chosen automatically' : 'forced by the DISTILL_BACKEND setting';
+  const how = [chosen, simdKernelsNote(info)].filter(Boolean).join(', ');
   return skipped.length > 0 ? `${how}; not available: ${skipped.join('; ')}` : how;
 }
 

@@ -54,7 +54,9 @@ describe('initBackend', () => {
         ],
       });
       expect(tf.getBackend()).toBe('wasm');
-      expect(lines).toEqual(['backend: wasm (tried node-gpu: not installed, node: not installed)']);
+      expect(lines).toEqual([
+        'backend: wasm with SIMD kernels (tried node-gpu: not installed, node: not installed)',
+      ]);
       // The wasm backend can train conv nets: our extra kernels are registered.
       expect(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm')).toBeDefined();
       // Emscripten's process-wide error handlers are removed again.
@@ -68,6 +70,18 @@ describe('initBackend', () => {
       expect(lines).toHaveLength(1);
     },
   );
+
+  it('says when wasm runs without its SIMD kernels (DISTILL_SIMD_KERNELS=0)', async () => {
+    const { initBackend } = await freshSelect();
+    const lines: string[] = [];
+    process.env.DISTILL_SIMD_KERNELS = '0';
+    try {
+      await initBackend({ force: 'wasm', log: (line) => lines.push(line) });
+    } finally {
+      delete process.env.DISTILL_SIMD_KERNELS;
+    }
+    expect(lines).toEqual(['backend: wasm without SIMD kernels (forced)']);
+  });
 
   it('runs on cpu when forced, by option or by DISTILL_BACKEND', async () => {
     const { initBackend } = await freshSelect();
