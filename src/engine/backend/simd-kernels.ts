@@ -119,6 +119,8 @@ export interface HeapBackend {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
   typedArrayFromHeap(info: TensorInfo): Float32Array;
   disposeData(dataId: object, force?: boolean): boolean;
+  /** Where a tensor's data starts in the backend's memory (a byte offset). */
+  getMemoryOffset(dataId: object): number;
   wasm: { asm?: { memory?: unknown } };
 }
 
@@ -128,6 +130,7 @@ export function isHeapBackend(backend: unknown): backend is HeapBackend {
     typeof b?.makeOutput === 'function' &&
     typeof b.typedArrayFromHeap === 'function' &&
     typeof b.disposeData === 'function' &&
+    typeof b.getMemoryOffset === 'function' &&
     typeof b.wasm === 'object'
   );
 }
@@ -169,7 +172,7 @@ export function simdKernelsFor(backend: unknown): SimdKernels | undefined {
   return kernels;
 }
 
-/** The byte offset of a float32 tensor in the backend's memory. */
+/** The byte offset of a tensor in the backend's memory: what kernels.c takes as a pointer. */
 export function pointer(backend: HeapBackend, info: TensorInfo): number {
-  return backend.typedArrayFromHeap(info).byteOffset;
+  return backend.getMemoryOffset(info.dataId);
 }

@@ -20,6 +20,9 @@ function normals(seed: number, size: number): Float32Array {
   return Float32Array.from({ length: size }, () => rng.normal());
 }
 
+/** A convolution's padding, as tf.conv2d takes it. */
+type Pad = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
+
 /** Runs `compute` on the given backend and returns its outputs as arrays. */
 async function on(backend: 'cpu' | 'wasm', compute: () => tf.Tensor[]): Promise<Float32Array[]> {
   expect(await tf.setBackend(backend)).toBe(true);
@@ -72,7 +75,6 @@ describe.each([
   });
 
   describe('Conv2DBackpropFilter on wasm', () => {
-    type Pad = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
     const cases: {
       batch: number;
       size: [number, number];
@@ -128,7 +130,6 @@ describe.each([
   });
 
   describe('Conv2DBackpropInput on wasm (faster for stride 1)', () => {
-    type Pad = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
     const cases: {
       size: [number, number];
       inC: number;
