@@ -76,7 +76,11 @@ export interface SimdKernels {
     pl: number,
     pr: number,
   ): void;
-  add_bias(x: number, bias: number, out: number, n: number, c: number): void;
+  /** pattern: the bias repeated to `period` floats, a multiple of 4; n: the floats of x. */
+  add_bias(x: number, pattern: number, out: number, n: number, period: number): void;
+  /** acc: scratch of `period` floats, a multiple of both c and 4; n: the floats of x. */
+  sum_rows(x: number, acc: number, out: number, n: number, period: number, c: number): void;
+  relu_grad(dy: number, x: number, dx: number, n: number): void;
   adam_update(
     w: number,
     m: number,

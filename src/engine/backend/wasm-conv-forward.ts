@@ -135,32 +135,3 @@ export function fastFusedConv2D(native: KernelFunc): KernelFunc {
     return runSingleChannelConv(simd, backend, x, filter, info, bias, activation === 'relu');
   };
 }
-
-/**
- * A faster Add for a bias over the last axis (x + b, b one value per channel), which every
- * convolution of a model in training mode ends with: the wasm kernel's broadcasting loop took
- * 3.6 ms for LeNet-5's first layer on 256 images. Every other Add goes to the original kernel.
- */
-export function fastAdd(native: KernelFunc): KernelFunc {
-  return (args) => {
-    const { inputs, backend } = args;
-    const { a, b } = inputs;
-    if (!a || !b) throw new Error(`${tf.Add} needs inputs a and b`);
-    const simd = simdKernelsFor(backend);
-    if (!simd || !isHeapBackend(backend) || a.dtype !== 'float32' || b.dtype !== 'float32')
-      return native(args);
-    const [x, bias] = b.shape.length === 1 ? [a, b] : [b, a];
-    const channels = x.shape[x.shape.length - 1];
-    if (bias.shape.length !== 1 || x.shape.length < 2 || bias.shape[0] !== channels || !channels)
-      return native(args);
-    const out = backend.makeOutput([...x.shape], 'float32');
-    simd.add_bias(
-      pointer(backend, x),
-      pointer(backend, bias),
-      pointer(backend, out),
-      tf.util.sizeFromShape(x.shape) / channels,
-      channels,
-    );
-    return out;
-  };
-}

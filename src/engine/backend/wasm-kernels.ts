@@ -1,11 +1,13 @@
 import type { KernelFunc } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 import { registerWasmAdamKernel } from './wasm-adam.js';
-import { fastAdd, fastConv2D, fastFusedConv2D } from './wasm-conv-forward.js';
+import { fastAdd, fastSum } from './wasm-bias.js';
+import { fastConv2D, fastFusedConv2D } from './wasm-conv-forward.js';
 import { conv2DBackpropFilter, fastConv2DBackpropInput } from './wasm-conv-grads.js';
 import { depthwiseConv2dBackpropInput } from './wasm-depthwise-grads.js';
 import { fastBatchMatMul, unsortedSegmentSum } from './wasm-matmul.js';
 import { fastMaxPoolGrad } from './wasm-pool-grads.js';
+import { registerWasmReluGrad } from './wasm-relu-grad.js';
 import { WASM, wasmKernel } from './wasm-kernel-util.js';
 
 /**
@@ -35,8 +37,12 @@ import { WASM, wasmKernel } from './wasm-kernel-util.js';
  * - Conv2D and FusedConv2D with one input channel: a first layer on grey
  *   images, and the pixel priors' shifts and differences.
  * - Add of a bias over the last axis: every convolution in training mode.
- * And one of our own: DistillStudioAdam, a whole Adam step for one variable
- * (wasm-adam.ts), which ScheduledAdam uses in place of 14 operations.
+ * - Sum over every axis but the last: every bias gradient.
+ * - Identity, which copied its input: it now shares the input's data (as
+ *   the cpu backend's does), and gradients pass through several per layer.
+ * And two of our own: DistillStudioAdam, a whole Adam step for one variable
+ * (wasm-adam.ts), which ScheduledAdam uses in place of 14 operations, and
+ * DistillStudioReluGrad, relu's gradient in one pass (wasm-relu-grad.ts).
  *
  * Where the time went, and what each change bought, is measured kernel by
  * kernel in bench/profile-kernels.ts. Several of these run in our own
@@ -56,6 +62,8 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
   tf.Conv2D,
   tf.FusedConv2D,
   tf.Add,
+  tf.Sum,
+  tf.Identity,
 ];
 
 // Our replacement kernel functions, so that registering twice never wraps a wrapper.
@@ -79,6 +87,27 @@ function replace(kernelName: string, wrap: (native: KernelFunc) => KernelFunc): 
   tf.registerKernel({ ...native, kernelFunc });
 }
 
+/** The part of the wasm backend a shared Identity needs (it counts references per buffer). */
+interface RefCountingBackend {
+  incRef(dataId: object): void;
+}
+
+/**
+ * Identity as a new reference to its input's buffer, not a copy: tensors never change in
+ * place on wasm (even DistillStudioAdam writes new buffers), so sharing is safe, and the
+ * backend frees the buffer when its last reference goes, as it does for Reshape.
+ */
+function sharedIdentity(native: KernelFunc): KernelFunc {
+  return (args) => {
+    const { inputs, backend } = args;
+    const { x } = inputs;
+    const b = backend as Partial<RefCountingBackend>;
+    if (!x || x.dtype === 'string' || typeof b.incRef !== 'function') return native(args);
+    b.incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  };
+}
+
 /**
  * Registers the added and faster training kernels for the 'wasm' backend.
  * Safe to call more than once, and before or after the backend starts
@@ -94,5 +123,8 @@ export function registerWasmTrainingKernels(): void {
   replace(tf.Conv2D, fastConv2D);
   replace(tf.FusedConv2D, fastFusedConv2D);
   replace(tf.Add, fastAdd);
+  replace(tf.Sum, fastSum);
+  replace(tf.Identity, sharedIdentity);
   registerWasmAdamKernel();
+  registerWasmReluGrad();
 }

@@ -40,6 +40,8 @@ const EXPORTS: (keyof SimdKernels)[] = [
   'max_pool_grad',
   'pad_images',
   'add_bias',
+  'sum_rows',
+  'relu_grad',
   'adam_update',
 ];
 

@@ -506,6 +506,11 @@ describe.each([
       [[5, 7, 3, 6], [6]],
       [[4, 8], [8]],
       [[3], [2, 3]],
+      // Channel counts that repeat in whole SIMD vectors only after several rows, with rows
+      // left over, and fewer floats than one period.
+      [[7, 5], [5]],
+      [[3, 3, 3], [3]],
+      [[1, 6], [6]],
       // Not a bias: the original kernel.
       [
         [2, 3, 4],
@@ -522,6 +527,62 @@ describe.each([
         () => [tf.add(tf.tensor(aValues, aShape), tf.tensor(bValues, bShape))],
         1e-7,
       );
+    });
+  });
+
+  describe('Sum on wasm (faster over every axis but the last: a bias gradient)', () => {
+    it.each([
+      { shape: [5, 7, 3, 6], axis: [0, 1, 2], keepDims: false },
+      { shape: [5, 7, 3, 6], axis: [2, 0, 1], keepDims: true },
+      { shape: [9, 5], axis: 0, keepDims: false },
+      { shape: [2, 3], axis: -2, keepDims: false },
+      { shape: [1, 12], axis: [0], keepDims: true },
+      // Not a bias gradient: the original kernel.
+      { shape: [2, 3, 4], axis: [1], keepDims: false },
+      { shape: [4, 6], axis: -1, keepDims: false },
+      { shape: [4, 6], axis: [0, 1], keepDims: false },
+    ])('matches cpu: $shape over $axis, keepDims $keepDims', async ({ shape, axis, keepDims }) => {
+      const values = normals(21, tf.util.sizeFromShape(shape));
+      await expectSameOnBothBackends(() => [tf.sum(tf.tensor(values, shape), axis, keepDims)], 1e-5);
+    });
+  });
+
+  describe('the gradient of relu on wasm (one pass)', () => {
+    it('matches cpu, zeros and negatives included, for every length of the last vector', async () => {
+      for (const size of [1, 4, 7, 64 * 9 + 3]) {
+        const values = normals(22, size).map((v, i) => (i % 5 === 0 ? 0 : v));
+        const weights = normals(23, size);
+        await expectSameOnBothBackends(
+          () => [
+            tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), tf.tensor(weights))))(tf.tensor(values)),
+          ],
+          1e-7, // exact: dx is dy or 0
+        );
+      }
+    });
+
+    it('is NaN where the input is NaN, as tfjs makes it', async () => {
+      const compute = () => [
+        tf.grad((x: tf.Tensor) => tf.sum(tf.relu(x)))(tf.tensor([1, Number.NaN, -1, 2, 0])),
+      ];
+      for (const backend of ['cpu', 'wasm'] as const) {
+        const [dx] = await on(backend, compute);
+        expect(Array.from(dx ?? [])).toEqual([1, Number.NaN, 0, 1, 0]);
+      }
+    });
+  });
+
+  describe('Identity on wasm (shares its input)', () => {
+    it('gives the same values, outlives its input, and frees the buffer with the last reference', async () => {
+      const buffers = tf.engine().backend.numDataIds();
+      const x = tf.tensor([1, 2, 3, 4], [2, 2]);
+      const y = tf.clone(x);
+      expect(tf.engine().backend.numDataIds()).toBe(buffers + 1);
+      x.dispose();
+      expect(Array.from(await y.data())).toEqual([1, 2, 3, 4]);
+      expect(y.shape).toEqual([2, 2]);
+      y.dispose();
+      expect(tf.engine().backend.numDataIds()).toBe(buffers);
     });
   });
 });

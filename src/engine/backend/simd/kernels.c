@@ -408,19 +408,50 @@ void pad_images(const float *x, float *out, int batch, int h, int wd, int c, int
   }
 }
 
-// out[i, j] = x[i, j] + bias[j] over n rows of c channels (a layer's bias).
+// out[i] = x[i] + pattern[i % period] over n floats: a layer's bias, where
+// pattern is the bias repeated to a period that is a multiple of 4 floats (c
+// channels repeat every lcm(c, 4) floats), so that any channel count runs in
+// whole vectors.
 EXPORT(add_bias)
-void add_bias(const float *x, const float *bias, float *out, int n, int c) {
-  if (c % 4 == 0) {
-    for (int i = 0; i < n; i++)
-      for (int j = 0; j < c; j += 4) {
-        const long at = (long)i * c + j;
-        wasm_v128_store(out + at, wasm_f32x4_add(wasm_v128_load(x + at), wasm_v128_load(bias + j)));
-      }
-    return;
+void add_bias(const float *x, const float *pattern, float *out, long n, int period) {
+  const long whole = n / period * period;
+  for (long i = 0; i < whole; i += period)
+    for (int j = 0; j < period; j += 4)
+      wasm_v128_store(out + i + j, wasm_f32x4_add(wasm_v128_load(x + i + j), wasm_v128_load(pattern + j)));
+  for (long i = whole; i < n; i++) out[i] = x[i] + pattern[i - whole];
+}
+
+// out[j] = sum over i of x[i, j], x being rows of c floats (n floats in all):
+// a layer's bias gradient. acc (period floats, period a multiple of both c and
+// 4) holds the partial sums of each position in the period.
+EXPORT(sum_rows)
+void sum_rows(const float *x, float *acc, float *out, long n, int period, int c) {
+  for (int j = 0; j < period; j++) acc[j] = 0.f;
+  const long whole = n / period * period;
+  for (long i = 0; i < whole; i += period)
+    for (int j = 0; j < period; j += 4)
+      wasm_v128_store(acc + j, wasm_f32x4_add(wasm_v128_load(acc + j), wasm_v128_load(x + i + j)));
+  for (long i = whole; i < n; i++) acc[i - whole] += x[i];
+  for (int j = 0; j < c; j++) {
+    float s = 0.f;
+    for (int k = j; k < period; k += c) s += acc[k];
+    out[j] = s;
   }
-  for (int i = 0; i < n; i++)
-    for (int j = 0; j < c; j++) out[(long)i * c + j] = x[(long)i * c + j] + bias[j];
+}
+
+// dx[i] = dy[i] where x[i] > 0, NaN where x[i] is NaN, else 0: the gradient
+// of relu (x its input) as tfjs computes it (dy * step(x)), in one pass
+// instead of three (step, cast, multiply).
+EXPORT(relu_grad)
+void relu_grad(const float *dy, const float *x, float *dx, long n) {
+  const v128_t zero = wasm_f32x4_splat(0.f);
+  long i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t xi = wasm_v128_load(x + i);
+    const v128_t pass = wasm_v128_and(wasm_v128_load(dy + i), wasm_f32x4_gt(xi, zero));
+    wasm_v128_store(dx + i, wasm_v128_or(pass, wasm_v128_and(xi, wasm_f32x4_ne(xi, xi))));
+  }
+  for (; i < n; i++) dx[i] = x[i] > 0.f ? dy[i] : x[i] != x[i] ? x[i] : 0.f;
 }
 
 // One Adam step, as tfjs's AdamOptimizer computes it, into new buffers (the
