@@ -8,7 +8,7 @@
  *   teacher-train LeNet-5, softmax cross-entropy, Adam on the weights.
  *
  *   node --import tsx bench/profile-kernels.ts [--steps 20] [--synthesis-batch 256]
- *     [--kd-batch 128] [--train-batch 256]
+ *     [--kd-batch 128] [--train-batch 256] [--top 15] [--only synthesis,student-kd,teacher-train]
  *
  * Every registered wasm kernel is wrapped with a timer; a kernel that calls others (our
  * replacements run the backend's own) counts their time too, so the rows overlap. Writes
@@ -43,6 +43,8 @@ const { values } = parseArgs({
     'synthesis-batch': { type: 'string', default: '256' },
     'kd-batch': { type: 'string', default: '128' },
     'train-batch': { type: 'string', default: '256' },
+    top: { type: 'string', default: '15' },
+    only: { type: 'string' },
     out: { type: 'string', default: path.join(here, 'results', 'profile-kernels.json') },
   },
 });
@@ -92,7 +94,7 @@ async function profile(block: () => Promise<void>) {
   timing = false;
   const kernels = [...times.entries()]
     .sort((a, b) => b[1].ms - a[1].ms)
-    .slice(0, 15)
+    .slice(0, Number(values.top))
     .map(([kernel, e]) => ({
       kernel,
       msPerStep: +(e.ms / steps).toFixed(2),
@@ -150,6 +152,7 @@ const blocks = [
 ];
 const results = [];
 for (const { name, batch, make } of blocks) {
+  if (values.only && !values.only.split(',').includes(name)) continue;
   const block = make(batch);
   for (const simd of [true, false]) {
     if (simd) delete process.env[SIMD_KERNELS_ENV];
