@@ -76,8 +76,19 @@ export interface SimdKernels {
     pl: number,
     pr: number,
   ): void;
-  /** pattern: the bias repeated to `period` floats, a multiple of 4; n: the floats of x. */
-  add_bias(x: number, pattern: number, out: number, n: number, period: number): void;
+  /**
+   * op: 0 add, 1 sub, 2 mul, 3 max, 4 min; pattern: the broadcast operand repeated to `period`
+   * floats, a multiple of 4; n: the floats of x; swap 1: pattern op x. Returns 0 for other ops.
+   */
+  binary_periodic(
+    op: number,
+    x: number,
+    pattern: number,
+    out: number,
+    n: number,
+    period: number,
+    swap: number,
+  ): number;
   /** acc: scratch of `period` floats, a multiple of both c and 4; n: the floats of x. */
   sum_rows(x: number, acc: number, out: number, n: number, period: number, c: number): void;
   relu_grad(dy: number, x: number, dx: number, n: number): void;

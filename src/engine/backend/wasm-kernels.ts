@@ -1,7 +1,7 @@
 import type { KernelFunc } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 import { registerWasmAdamKernel } from './wasm-adam.js';
-import { fastAdd, fastSum } from './wasm-bias.js';
+import { fastBroadcast, fastSum } from './wasm-broadcast.js';
 import { fastConv2D, fastFusedConv2D } from './wasm-conv-forward.js';
 import { conv2DBackpropFilter, fastConv2DBackpropInput } from './wasm-conv-grads.js';
 import { depthwiseConv2dBackpropInput } from './wasm-depthwise-grads.js';
@@ -36,7 +36,9 @@ import { WASM, wasmKernel } from './wasm-kernel-util.js';
  * - MaxPoolGrad: max-pooling layers' input gradient, on every step.
  * - Conv2D and FusedConv2D with one input channel: a first layer on grey
  *   images, and the pixel priors' shifts and differences.
- * - Add of a bias over the last axis: every convolution in training mode.
+ * - Add, Sub, Multiply, Maximum and Minimum with one operand broadcast (a
+ *   bias over the last axis, a single value, one mask over a batch): every
+ *   convolution in training mode, and clipping images to their range.
  * - Sum over every axis but the last: every bias gradient.
  * - Identity, which copied its input: it now shares the input's data (as
  *   the cpu backend's does), and gradients pass through several per layer.
@@ -62,6 +64,10 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
   tf.Conv2D,
   tf.FusedConv2D,
   tf.Add,
+  tf.Sub,
+  tf.Multiply,
+  tf.Maximum,
+  tf.Minimum,
   tf.Sum,
   tf.Identity,
 ];
@@ -122,7 +128,8 @@ export function registerWasmTrainingKernels(): void {
   replace(tf.MaxPoolGrad, fastMaxPoolGrad);
   replace(tf.Conv2D, fastConv2D);
   replace(tf.FusedConv2D, fastFusedConv2D);
-  replace(tf.Add, fastAdd);
+  for (const op of [tf.Add, tf.Sub, tf.Multiply, tf.Maximum, tf.Minimum] as const)
+    replace(op, fastBroadcast(op));
   replace(tf.Sum, fastSum);
   replace(tf.Identity, sharedIdentity);
   registerWasmAdamKernel();

@@ -39,7 +39,7 @@ const EXPORTS: (keyof SimdKernels)[] = [
   'conv2d_filter_grad_t',
   'max_pool_grad',
   'pad_images',
-  'add_bias',
+  'binary_periodic',
   'sum_rows',
   'relu_grad',
   'adam_update',

@@ -501,17 +501,28 @@ describe.each([
     });
   });
 
-  describe('Add on wasm (faster for a bias over the last axis)', () => {
-    it.each([
+  describe('Add, Sub, Multiply, Maximum, Minimum on wasm (faster with one operand broadcast)', () => {
+    const shapes = [
       [[5, 7, 3, 6], [6]],
       [[4, 8], [8]],
       [[3], [2, 3]],
-      // Channel counts that repeat in whole SIMD vectors only after several rows, with rows
-      // left over, and fewer floats than one period.
+      // Sizes that repeat in whole SIMD vectors only after several rows, with rows left over,
+      // and fewer floats than one period.
       [[7, 5], [5]],
       [[3, 3, 3], [3]],
       [[1, 6], [6]],
-      // Not a bias: the original kernel.
+      // A single value, and one image's mask over a batch.
+      [[6, 5, 5, 1], []],
+      [[1], [6, 5, 5, 1]],
+      [
+        [6, 5, 5, 1],
+        [1, 5, 5, 1],
+      ],
+      [
+        [1, 1, 4, 3],
+        [2, 3, 4, 3],
+      ],
+      // Not a repeated operand: the original kernel.
       [
         [2, 3, 4],
         [2, 3, 4],
@@ -520,14 +531,36 @@ describe.each([
         [2, 3, 4],
         [3, 1],
       ],
-    ])('matches cpu for shapes %j + %j', async (aShape, bShape) => {
-      const aValues = normals(13, tf.util.sizeFromShape(aShape));
-      const bValues = normals(14, tf.util.sizeFromShape(bShape));
-      await expectSameOnBothBackends(
-        () => [tf.add(tf.tensor(aValues, aShape), tf.tensor(bValues, bShape))],
-        1e-7,
-      );
-    });
+    ];
+    const ops = [
+      { name: 'add', op: tf.add },
+      { name: 'sub', op: tf.sub },
+      { name: 'mul', op: tf.mul },
+      { name: 'maximum', op: tf.maximum },
+      { name: 'minimum', op: tf.minimum },
+    ];
+    it.each(ops.flatMap(({ name, op }) => shapes.map(([a, b]) => ({ name, op, a, b }))))(
+      'matches cpu: $name of $a and $b',
+      async ({ op, a, b }) => {
+        const aValues = normals(13, tf.util.sizeFromShape(a ?? []));
+        const bValues = normals(14, tf.util.sizeFromShape(b ?? []));
+        await expectSameOnBothBackends(() => [op(tf.tensor(aValues, a), tf.tensor(bValues, b))], 1e-7);
+      },
+    );
+
+    // kernels.c's, that is (registered once): the backend's own kernels differ from cpu there.
+    if (env === undefined)
+      it('maximum and minimum are NaN where either input is, as on cpu', async () => {
+        const x = [1, Number.NaN, -2, 3, 0, -1, Number.NaN];
+        for (const op of [tf.maximum, tf.minimum]) {
+          const compute = () => [
+            op(tf.tensor(x), tf.tensor([0.5])),
+            op(tf.tensor(x), tf.tensor([Number.NaN])),
+          ];
+          const [cpu, wasm] = [await on('cpu', compute), await on('wasm', compute)];
+          expect(wasm.map((t) => Array.from(t))).toEqual(cpu.map((t) => Array.from(t)));
+        }
+      });
   });
 
   describe('Sum on wasm (faster over every axis but the last: a bias gradient)', () => {

@@ -408,17 +408,51 @@ void pad_images(const float *x, float *out, int batch, int h, int wd, int c, int
   }
 }
 
-// out[i] = x[i] + pattern[i % period] over n floats: a layer's bias, where
-// pattern is the bias repeated to a period that is a multiple of 4 floats (c
-// channels repeat every lcm(c, 4) floats), so that any channel count runs in
-// whole vectors.
-EXPORT(add_bias)
-void add_bias(const float *x, const float *pattern, float *out, long n, int period) {
-  const long whole = n / period * period;
-  for (long i = 0; i < whole; i += period)
-    for (int j = 0; j < period; j += 4)
-      wasm_v128_store(out + i + j, wasm_f32x4_add(wasm_v128_load(x + i + j), wasm_v128_load(pattern + j)));
-  for (long i = whole; i < n; i++) out[i] = x[i] + pattern[i - whole];
+// out[i] = x[i] op pattern[i % period] over n floats (or pattern op x where
+// swap is set, for sub): an element-wise op with one operand broadcast, such
+// as a layer's bias (c channels) or one image's mask over a batch. pattern is
+// that operand repeated to a period that is a multiple of 4 floats (c floats
+// repeat every lcm(c, 4)), so that any size runs in whole vectors.
+// ops: 0 add, 1 sub, 2 mul, 3 max, 4 min (max and min return NaN where
+// either input is NaN, as tfjs's do).
+#define BINARY_PERIODIC(NAME, VEC, SCALAR)                                                     \
+  static void NAME(const float *x, const float *pattern, float *out, long n, int period,      \
+                   int swap) {                                                                \
+    const long whole = n / period * period;                                                   \
+    for (long i = 0; i < whole; i += period)                                                  \
+      for (int j = 0; j < period; j += 4) {                                                   \
+        const v128_t a = wasm_v128_load(x + i + j), b = wasm_v128_load(pattern + j);          \
+        wasm_v128_store(out + i + j, swap ? VEC(b, a) : VEC(a, b));                           \
+      }                                                                                       \
+    for (long i = whole; i < n; i++) {                                                        \
+      const float a = x[i], b = pattern[i - whole];                                           \
+      out[i] = swap ? SCALAR(b, a) : SCALAR(a, b);                                            \
+    }                                                                                         \
+  }
+
+static inline float add_f(float a, float b) { return a + b; }
+static inline float sub_f(float a, float b) { return a - b; }
+static inline float mul_f(float a, float b) { return a * b; }
+static inline float max_f(float a, float b) { return a != a || b != b ? a + b : a > b ? a : b; }
+static inline float min_f(float a, float b) { return a != a || b != b ? a + b : a < b ? a : b; }
+BINARY_PERIODIC(add_periodic, wasm_f32x4_add, add_f)
+BINARY_PERIODIC(sub_periodic, wasm_f32x4_sub, sub_f)
+BINARY_PERIODIC(mul_periodic, wasm_f32x4_mul, mul_f)
+BINARY_PERIODIC(max_periodic, wasm_f32x4_max, max_f)
+BINARY_PERIODIC(min_periodic, wasm_f32x4_min, min_f)
+
+// Returns 0 (and does nothing) for an op it does not know.
+EXPORT(binary_periodic)
+int binary_periodic(int op, const float *x, const float *pattern, float *out, long n, int period,
+                    int swap) {
+  switch (op) {
+    case 0: add_periodic(x, pattern, out, n, period, swap); return 1;
+    case 1: sub_periodic(x, pattern, out, n, period, swap); return 1;
+    case 2: mul_periodic(x, pattern, out, n, period, swap); return 1;
+    case 3: max_periodic(x, pattern, out, n, period, swap); return 1;
+    case 4: min_periodic(x, pattern, out, n, period, swap); return 1;
+    default: return 0;
+  }
 }
 
 // out[j] = sum over i of x[i, j], x being rows of c floats (n floats in all):
