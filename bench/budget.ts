@@ -158,6 +158,8 @@ interface BenchRun {
   teacherAccuracy: number;
   rounds: number;
   seconds: number;
+  /** Of those seconds, the student's steps (the rest: waiting for images, evaluation, checkpoints). */
+  trainingSeconds?: number;
   backend: string;
   methodSettings: JobResult['resolvedMethodSettings'];
   spec: JobSpec;
@@ -275,6 +277,7 @@ async function runOne(): Promise<void> {
     teacherAccuracy: evaluation.teacher.accuracy,
     rounds: result.rounds.count,
     seconds: result.rounds.seconds,
+    trainingSeconds: result.distillation.seconds,
     backend: result.backend,
     methodSettings: result.resolvedMethodSettings,
     spec,
@@ -282,7 +285,7 @@ async function runOne(): Promise<void> {
   await fs.mkdir(RUNS_DIR, { recursive: true });
   await writeFileAtomic(file, JSON.stringify(run, null, 2) + '\n');
   console.log(
-    `${key}: ${(run.finalAccuracy * 100).toFixed(2)}% (teacher ${(run.teacherAccuracy * 100).toFixed(2)}%, ratio ${(run.finalAccuracy / run.teacherAccuracy).toFixed(3)}) after ${run.rounds} rounds, ${run.seconds.toFixed(0)} s`,
+    `${key}: ${(run.finalAccuracy * 100).toFixed(2)}% (teacher ${(run.teacherAccuracy * 100).toFixed(2)}%, ratio ${(run.finalAccuracy / run.teacherAccuracy).toFixed(3)}) after ${run.rounds} rounds, ${run.seconds.toFixed(0)} s (${(run.trainingSeconds ?? 0).toFixed(0)} s of student steps)`,
   );
   await fs.rm(runDir, { recursive: true, force: true });
 }

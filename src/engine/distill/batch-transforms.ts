@@ -2,11 +2,71 @@
 import type { ImageShape } from '../data/types.js';
 import type { Rng } from '../util/rng.js';
 
+/** How many shifts of up to `maxShift` pixels per axis there are: (2 maxShift + 1)^2, the unshifted one among them. */
+export function shiftCount(maxShift: number): number {
+  return (2 * maxShift + 1) ** 2;
+}
+
+/** The number of shift (dy, dx) among the `shiftCount(maxShift)`, row by row from (-maxShift, -maxShift). */
+function shiftNumber(dy: number, dx: number, maxShift: number): number {
+  return (dy + maxShift) * (2 * maxShift + 1) + dx + maxShift;
+}
+
+/**
+ * Copies the image at `from` (of `inputs`) into `out` at `to`, moved by dy
+ * rows and dx columns; vacated pixels take `fill` (per channel).
+ */
+export function shiftImage(
+  inputs: Float32Array,
+  from: number,
+  out: Float32Array,
+  to: number,
+  shape: ImageShape,
+  dy: number,
+  dx: number,
+  fill: readonly number[],
+): void {
+  const [h, w, c] = shape;
+  for (let y = 0; y < h; y++) {
+    const sy = y - dy;
+    for (let x = 0; x < w; x++) {
+      const sx = x - dx;
+      const inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
+      const src = from + (sy * w + sx) * c;
+      const dst = to + (y * w + x) * c;
+      for (let k = 0; k < c; k++) out[dst + k] = inside ? (inputs[src + k] ?? 0) : (fill[k] ?? 0);
+    }
+  }
+}
+
+/**
+ * Writes the `shiftCount(maxShift)` shifted copies of image `index` of
+ * `inputs` into `out` from `to` on, in the order of their shift numbers.
+ */
+export function everyShift(
+  inputs: Float32Array,
+  index: number,
+  out: Float32Array,
+  to: number,
+  shape: ImageShape,
+  maxShift: number,
+  fill: readonly number[],
+): void {
+  const size = shape[0] * shape[1] * shape[2];
+  for (let dy = -maxShift; dy <= maxShift; dy++) {
+    for (let dx = -maxShift; dx <= maxShift; dx++) {
+      const at = to + shiftNumber(dy, dx, maxShift) * size;
+      shiftImage(inputs, index * size, out, at, shape, dy, dx, fill);
+    }
+  }
+}
+
 /**
  * Copies images `indices` of a flat NHWC float array into a new batch, each
  * shifted by up to `maxShift` pixels per axis; vacated pixels take `fill`
  * (per channel: the normalised value of a black pixel). Used to augment
- * synthesized images while distilling.
+ * synthesized images while distilling. Where `chosen` is given, it receives
+ * each image's shift number (as `everyShift` orders them).
  */
 export function shiftedBatch(
   inputs: Float32Array,
@@ -15,25 +75,16 @@ export function shiftedBatch(
   maxShift: number,
   fill: readonly number[],
   rng: Rng,
+  chosen?: Uint8Array,
 ): Float32Array {
   const [h, w, c] = shape;
   const size = h * w * c;
   const out = new Float32Array(indices.length * size);
   for (let b = 0; b < indices.length; b++) {
-    const src = (indices[b] ?? 0) * size;
-    const dst = b * size;
     const dy = rng.int(2 * maxShift + 1) - maxShift;
     const dx = rng.int(2 * maxShift + 1) - maxShift;
-    for (let y = 0; y < h; y++) {
-      const sy = y - dy;
-      for (let x = 0; x < w; x++) {
-        const sx = x - dx;
-        const inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
-        const from = src + (sy * w + sx) * c;
-        const to = dst + (y * w + x) * c;
-        for (let k = 0; k < c; k++) out[to + k] = inside ? (inputs[from + k] ?? 0) : (fill[k] ?? 0);
-      }
-    }
+    shiftImage(inputs, (indices[b] ?? 0) * size, out, b * size, shape, dy, dx, fill);
+    if (chosen) chosen[b] = shiftNumber(dy, dx, maxShift);
   }
   return out;
 }

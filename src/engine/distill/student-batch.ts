@@ -7,6 +7,7 @@ import {
   fadeBatch,
   flipBatch,
   gatherBatch,
+  shiftCount,
   shiftedBatch,
   softenBatch,
 } from './batch-transforms.js';
@@ -16,6 +17,11 @@ export interface TransferData {
   count: number;
   inputs: Float32Array;
   logits: Float32Array;
+  /**
+   * The teacher's logits on every shift of each image (`labelEveryShift`, up to MAX_SHIFT pixels),
+   * where they were computed: a shifted batch then takes its answers from here.
+   */
+  shiftLogits?: Float32Array;
 }
 
 /** How a student batch is drawn from the transfer set: shifts, flips, blends, fading and softening, and who labels them. */
@@ -57,8 +63,9 @@ export function studentBatch(
 ): { x: tf.Tensor4D; t: tf.Tensor2D } {
   const [h, w, c] = space.inputShape;
   const size = h * w * c;
-  const pixels = settings.augment
-    ? shiftedBatch(data.inputs, indices, space.inputShape, MAX_SHIFT, space.low, rng)
+  const shifts = settings.augment ? new Uint8Array(indices.length) : undefined;
+  const pixels = shifts
+    ? shiftedBatch(data.inputs, indices, space.inputShape, MAX_SHIFT, space.low, rng, shifts)
     : gatherBatch(data.inputs, indices, size);
   const changed =
     flipBatch(pixels, indices.length, space.inputShape, settings.flip, rng) +
@@ -66,7 +73,12 @@ export function studentBatch(
     fadeBatch(pixels, indices.length, size, settings.fade, rng) +
     softenBatch(pixels, indices.length, space.inputShape, settings.soften, rng);
   const x = tf.tensor4d(pixels, [indices.length, h, w, c]);
-  const ask = changed > 0 || (settings.relabel && settings.augment);
+  const shifted = settings.relabel && shifts !== undefined;
+  if (changed === 0 && shifted && data.shiftLogits) {
+    const known = shiftedAnswers(data.shiftLogits, indices, shifts, numClasses);
+    return { x, t: tf.tensor2d(known, [indices.length, numClasses]) };
+  }
+  const ask = changed > 0 || shifted;
   if (ask && !teacher) {
     x.dispose();
     throw teacherMissing('studentBatch');
@@ -76,4 +88,20 @@ export function studentBatch(
       ? tf.tidy(() => teacher(x))
       : tf.tensor2d(gatherBatch(data.logits, indices, numClasses), [indices.length, numClasses]);
   return { x, t };
+}
+
+/** The stored answers for images `indices`, each under the shift it was given (`shifts`). */
+function shiftedAnswers(
+  shiftLogits: Float32Array,
+  indices: ArrayLike<number>,
+  shifts: Uint8Array,
+  numClasses: number,
+): Float32Array {
+  const perImage = shiftCount(MAX_SHIFT);
+  const out = new Float32Array(indices.length * numClasses);
+  for (let b = 0; b < indices.length; b++) {
+    const from = ((indices[b] ?? 0) * perImage + (shifts[b] ?? 0)) * numClasses;
+    out.set(shiftLogits.subarray(from, from + numClasses), b * numClasses);
+  }
+  return out;
 }

@@ -2,7 +2,9 @@ import { promises as fs } from 'node:fs';
 import type { DistillSettings, RoundPoint, RoundsSettings } from '../../shared/job.js';
 import type { ModelCard } from '../../shared/model-card.js';
 import { restoreCheckpoint, saveCheckpoint } from '../distill/checkpoint.js';
-import { needsTeacher, studentBatch, teacherMissing } from '../distill/student-batch.js';
+import { shiftCount } from '../distill/batch-transforms.js';
+import { labelEveryShift } from '../distill/shift-labels.js';
+import { MAX_SHIFT, needsTeacher, studentBatch, teacherMissing } from '../distill/student-batch.js';
 import type { InputSpace } from '../synthesis/init.js';
 import { distillationLoss } from '../synthesis/losses.js';
 import type { SynthesisProgress } from '../synthesis/method.js';
@@ -93,7 +95,19 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
   if (needsTeacher(distill) && !options.teacher) {
     throw teacherMissing('runRounds');
   }
-  const pool = new ImagePool(h * w * c, k);
+  // Shifted, relabelled batches and nothing else that changes an image: the teacher answers for
+  // every shift of each image once, as it joins the pool, instead of once per student step.
+  const teacher = options.teacher;
+  const labelShifts =
+    teacher && distill.augment && distill.relabel && !needsTeacher({ ...distill, relabel: false })
+      ? (batch: { count: number; inputs: Float32Array }) =>
+          labelEveryShift(batch.inputs, batch.count, options.space, MAX_SHIFT, k, teacher)
+      : undefined;
+  const pool = new ImagePool(h * w * c, k, labelShifts ? shiftCount(MAX_SHIFT) : 0);
+  const addToPool = async (shards: readonly PlannedShard[]): Promise<void> => {
+    const batch = await store.readShards(shards);
+    pool.add(labelShifts ? { ...batch, shiftLogits: await labelShifts(batch) } : batch);
+  };
   const optimizer = new ScheduledAdam(distill.learningRate);
   const variables = student.trainableWeights.map((v) => v.read() as tf.Variable);
   try {
@@ -116,7 +130,8 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
           'Delete the checkpoint folder of the run; the job will restart its rounds from the images on disk',
         );
       }
-      pool.add(await store.readShards(made));
+      // Round by round, as they were added when made.
+      for (let r = 1; r <= done; r++) await addToPool(roundShards(store, r, options.shardsPerRound));
     }
     const started = performance.now();
     const elapsed = (): number => earlierSeconds + (performance.now() - started) / 1000;
@@ -203,7 +218,7 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
           }
           throw error;
         }
-        pool.add(await store.readShards(shards));
+        await addToPool(shards);
         // Pipelined: the next round's images are made while this one trains.
         const next = (): boolean =>
           lag === 2 &&

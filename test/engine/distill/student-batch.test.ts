@@ -1,7 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/engine/backend/select.js';
-import { studentBatch, type BatchAugmentation } from '../../../src/engine/distill/student-batch.js';
-import { softenBatch } from '../../../src/engine/distill/batch-transforms.js';
+import {
+  MAX_SHIFT,
+  studentBatch,
+  type BatchAugmentation,
+} from '../../../src/engine/distill/student-batch.js';
+import { shiftCount, softenBatch } from '../../../src/engine/distill/batch-transforms.js';
+import { labelEveryShift } from '../../../src/engine/distill/shift-labels.js';
 import type { InputSpace } from '../../../src/engine/synthesis/init.js';
 import { tf } from '../../../src/engine/tf.js';
 import { Rng } from '../../../src/engine/util/rng.js';
@@ -65,6 +70,24 @@ describe('studentBatch', () => {
     expect(b.t).toEqual(b.ask);
     // Vacated pixels take the normalised black value.
     expect(b.xs).toContain(-1);
+  });
+
+  it("shifted with the teacher's answers on every shift stored: the same batch and targets, no teacher asked", async () => {
+    const shiftLogits = await labelEveryShift(data.inputs, count, space, MAX_SHIFT, 3, teacher);
+    expect(shiftLogits).toHaveLength(count * shiftCount(MAX_SHIFT) * 3);
+    const settings = { ...plain, augment: true, relabel: true };
+    for (const seed of [3, 4, 5]) {
+      const asked = draw(settings, seed);
+      const { x, t } = studentBatch({ ...data, shiftLogits }, [4, 1, 1], settings, space, 3, new Rng(seed));
+      expect(Array.from(x.dataSync())).toEqual(asked.xs);
+      const looked = Array.from(t.dataSync());
+      tf.dispose([x, t]);
+      looked.forEach((v, i) => expect(v).toBeCloseTo(asked.t[i]!, 5));
+    }
+    // Anything else that changes an image still goes to the teacher.
+    expect(() =>
+      studentBatch({ ...data, shiftLogits }, [4, 1, 1], { ...settings, flip: 1 }, space, 3, new Rng(3)),
+    ).toThrow(/need the teacher/);
   });
 
   it('shifted without relabel: the stored logits of the unshifted images', () => {
