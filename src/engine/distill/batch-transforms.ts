@@ -16,7 +16,7 @@ function shiftNumber(dy: number, dx: number, maxShift: number): number {
  * Copies the image at `from` (of `inputs`) into `out` at `to`, moved by dy
  * rows and dx columns; vacated pixels take `fill` (per channel).
  */
-export function shiftImage(
+function shiftImage(
   inputs: Float32Array,
   from: number,
   out: Float32Array,

@@ -1,3 +1,5 @@
+import type { TransferData } from '../distill/student-batch.js';
+
 /**
  * The growing transfer set in memory: every round's images, the teacher's logits on them and,
  * where the pool keeps them (`shiftsPerImage` > 0), its logits on every shift of each image.
@@ -41,7 +43,7 @@ export class ImagePool {
   }
 
   /** The images and logits held, as views (valid until the next add). */
-  data(): { count: number; inputs: Float32Array; logits: Float32Array; shiftLogits?: Float32Array } {
+  data(): TransferData {
     const held = {
       count: this.count,
       inputs: this.inputs.subarray(0, this.count * this.pixelsPerImage),
