@@ -45,6 +45,11 @@ export function needsTeacher(settings: BatchAugmentation): boolean {
   );
 }
 
+/** Whether these settings change images by shifts alone, each shifted image labelled by the teacher. */
+export function relabelsShiftsOnly(settings: BatchAugmentation): boolean {
+  return settings.augment && settings.relabel && !needsTeacher({ ...settings, relabel: false });
+}
+
 /**
  * One student batch: images `indices` of the transfer set, shifted, mirrored,
  * blended, faded and softened as the settings ask (random draws from `rng`), with their

@@ -16,12 +16,7 @@ export class ImagePool {
     readonly shiftsPerImage = 0,
   ) {}
 
-  add(batch: {
-    count: number;
-    inputs: Float32Array;
-    logits: Float32Array;
-    shiftLogits?: Float32Array;
-  }): void {
+  add(batch: TransferData): void {
     const perShifts = this.shiftsPerImage * this.numClasses;
     if (perShifts > 0 && batch.shiftLogits?.length !== batch.count * perShifts) {
       throw new Error(`ImagePool.add: expected ${batch.count * perShifts} shift logits`);

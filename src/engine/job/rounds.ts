@@ -4,7 +4,13 @@ import type { ModelCard } from '../../shared/model-card.js';
 import { restoreCheckpoint, saveCheckpoint } from '../distill/checkpoint.js';
 import { shiftCount } from '../distill/batch-transforms.js';
 import { labelEveryShift } from '../distill/shift-labels.js';
-import { MAX_SHIFT, needsTeacher, studentBatch, teacherMissing } from '../distill/student-batch.js';
+import {
+  MAX_SHIFT,
+  needsTeacher,
+  relabelsShiftsOnly,
+  studentBatch,
+  teacherMissing,
+} from '../distill/student-batch.js';
 import type { InputSpace } from '../synthesis/init.js';
 import { distillationLoss } from '../synthesis/losses.js';
 import type { SynthesisProgress } from '../synthesis/method.js';
@@ -99,7 +105,7 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
   // every shift of each image once, as it joins the pool, instead of once per student step.
   const teacher = options.teacher;
   const labelShifts =
-    teacher && distill.augment && distill.relabel && !needsTeacher({ ...distill, relabel: false })
+    teacher && relabelsShiftsOnly(distill)
       ? (batch: { count: number; inputs: Float32Array }) =>
           labelEveryShift(batch.inputs, batch.count, options.space, MAX_SHIFT, k, teacher)
       : undefined;
