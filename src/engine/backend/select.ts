@@ -39,13 +39,14 @@ interface BackendLoader {
   fix: string;
 }
 
-// Resolves packages from this file's location, the same way the imports do.
-const require = createRequire(import.meta.url);
+// Resolves packages from this file's location, the same way the imports do. (Not named
+// `require`: the app's bundler declares its own `require` in the same chunk.)
+const resolver = createRequire(import.meta.url);
 
 /** Throws "not installed" unless the package can be resolved; returns its entry file. */
 function resolveInstalled(packageName: string): string {
   try {
-    return require.resolve(packageName);
+    return resolver.resolve(packageName);
   } catch {
     throw new Error('not installed');
   }

@@ -1,0 +1,2 @@
+export declare const STAMP_FILE: string;
+export declare function sourceStamp(root: string): string;
