@@ -62,6 +62,11 @@ export const RoundsSettingsSchema = z.object({
   /** Share of each round's images that start from random images of earlier rounds instead of noise (absent: 0). */
   restart: declaredNumber('rounds', 'restart').optional(),
   /**
+   * The student kept is an exponential moving average of its weights with this decay per step
+   * (absent: 0, the last weights; the spec of a job made before the setting keeps meaning that).
+   */
+  averaging: declaredNumber('rounds', 'averaging').optional(),
+  /**
    * Round r's images are made with the student of round r - 2 instead of r - 1, so worker
    * processes make them while this process trains on round r - 1 (every core busy).
    */

@@ -124,6 +124,21 @@ export const ROUND_SETTINGS = [
   },
   {
     group: 'rounds',
+    key: 'averaging',
+    flag: 'averaging',
+    label: 'Weight averaging',
+    description:
+      'The student kept and measured is a running average of its weights over its last steps (this share of the average carries over at each step; 0 = off, the last weights).',
+    pipelines: ROUNDS,
+    advanced: true,
+    kind: 'number',
+    min: 0,
+    max: 0.99999,
+    integer: false,
+    default: RECOMMENDED_ROUNDS.averaging,
+  },
+  {
+    group: 'rounds',
     key: 'pipelined',
     flag: 'pipelined',
     label: 'Make the next round while the student trains',

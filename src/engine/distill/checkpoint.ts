@@ -7,6 +7,7 @@ import { UserError } from '../../shared/errors.js';
 import { loadModel, saveModel } from '../models/io.js';
 import { tf, type tfl } from '../tf.js';
 import type { ScheduledAdam } from '../train/schedule.js';
+import type { WeightAverage } from '../train/weight-average.js';
 import { recoverDir, replaceDirAtomic } from '../util/atomic-fs.js';
 
 const StateSchema = z.object({
@@ -17,15 +18,18 @@ const StateSchema = z.object({
   betaPowers: z.tuple([z.number(), z.number()]),
   /** The round pipeline's course so far (`epoch` then counts rounds). */
   curve: z.array(RoundPointSchema).optional(),
+  /** The student's weight average (average.bin), where the job keeps one. */
+  average: z.object({ steps: z.number().int().min(0), sizes: z.array(z.number().int().min(0)) }).optional(),
 });
 
 /** Where distillation stands after an epoch. */
-export type DistillState = Omit<z.infer<typeof StateSchema>, 'optimizer' | 'betaPowers'>;
+export type DistillState = Omit<z.infer<typeof StateSchema>, 'optimizer' | 'betaPowers' | 'average'>;
 
 /**
- * Saves the student, the optimizer's state and the epoch counter together:
- * the whole checkpoint folder is built aside and swapped in, so a kill at any
- * moment leaves either the previous checkpoint or the new one.
+ * Saves the student, the optimizer's state, the weight average (if given)
+ * and the epoch counter together: the whole checkpoint folder is built aside
+ * and swapped in, so a kill at any moment leaves either the previous
+ * checkpoint or the new one.
  */
 export async function saveCheckpoint(
   dir: string,
@@ -33,6 +37,7 @@ export async function saveCheckpoint(
   card: ModelCard,
   optimizer: ScheduledAdam,
   state: DistillState,
+  average?: WeightAverage,
 ): Promise<void> {
   const named = await optimizer.getWeights();
   const betaPowers = await optimizer.betaPowers();
@@ -41,19 +46,23 @@ export async function saveCheckpoint(
   // iteration count is a fresh tensor): dispose just what is not a variable.
   tf.dispose(named.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable)));
   const total = values.reduce((n, v) => n + v.length, 0);
-  const packed = new Float32Array(total);
-  let offset = 0;
-  for (const v of values) {
-    packed.set(v as Float32Array, offset);
-    offset += v.length;
-  }
+  const packed = packFloats(values as Float32Array[], total);
+  const averaged = average ? await average.values() : undefined;
   await replaceDirAtomic(dir, async (tmp) => {
     await saveModel(student, path.join(tmp, 'student'), card);
     await fs.writeFile(path.join(tmp, 'optimizer.bin'), new Uint8Array(packed.buffer));
+    if (average && averaged) {
+      const all = packFloats(
+        averaged,
+        averaged.reduce((n, v) => n + v.length, 0),
+      );
+      await fs.writeFile(path.join(tmp, 'average.bin'), new Uint8Array(all.buffer));
+    }
     const full = {
       ...state,
       optimizer: named.map((w) => ({ name: w.name, shape: w.tensor.shape })),
       betaPowers,
+      ...(average ? { average: { steps: average.steps, sizes: average.sizes() } } : {}),
     };
     await fs.writeFile(path.join(tmp, 'state.json'), JSON.stringify(full, null, 2));
   });
@@ -61,14 +70,16 @@ export async function saveCheckpoint(
 
 /**
  * Restores a checkpoint into an existing student and optimizer (same
- * architecture): weights are copied in, so the caller's variables keep their
- * order, which the optimizer's moments are matched by. Returns undefined when
- * there is no checkpoint yet.
+ * architecture), and into `average` where the job keeps one: weights are
+ * copied in, so the caller's variables keep their order, which the
+ * optimizer's moments are matched by. Returns undefined when there is no
+ * checkpoint yet.
  */
 export async function restoreCheckpoint(
   dir: string,
   student: tfl.LayersModel,
   optimizer: ScheduledAdam,
+  average?: WeightAverage,
 ): Promise<DistillState | undefined> {
   await recoverDir(dir);
   if (!existsSync(path.join(dir, 'state.json'))) return undefined;
@@ -109,10 +120,51 @@ export async function restoreCheckpoint(
   await optimizer.setWeights(named);
   optimizer.restoreBetaPowers(state.betaPowers);
   tf.dispose(named.map((w) => w.tensor));
+  if (average) await restoreAverage(dir, state.average, average);
   return {
     epoch: state.epoch,
     lossPerEpoch: state.lossPerEpoch,
     metricPerEpoch: state.metricPerEpoch,
     ...(state.curve ? { curve: state.curve } : {}),
   };
+}
+
+/** The arrays one after another in one Float32Array of `total` values. */
+function packFloats(values: readonly Float32Array[], total: number): Float32Array {
+  const packed = new Float32Array(total);
+  let offset = 0;
+  for (const v of values) {
+    packed.set(v, offset);
+    offset += v.length;
+  }
+  return packed;
+}
+
+/** Reads average.bin back into `average`, checking it holds the sizes the state lists. */
+async function restoreAverage(
+  dir: string,
+  saved: { steps: number; sizes: number[] } | undefined,
+  average: WeightAverage,
+): Promise<void> {
+  const damaged = (what: string): UserError =>
+    new UserError(
+      'CHECKPOINT_DAMAGED',
+      `The student's weight average in ${dir} ${what}`,
+      'Delete that checkpoint folder and start the job again',
+    );
+  if (!saved || !existsSync(path.join(dir, 'average.bin'))) throw damaged('is missing');
+  const expected = average.sizes();
+  if (saved.sizes.length !== expected.length || saved.sizes.some((n, i) => n !== expected[i])) {
+    throw damaged('does not fit the student');
+  }
+  const bytes = await fs.readFile(path.join(dir, 'average.bin'));
+  const packed = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  if (packed.length !== expected.reduce((a, b) => a + b, 0)) throw damaged('has the wrong size');
+  let offset = 0;
+  const values = expected.map((n) => {
+    const part = packed.subarray(offset, offset + n);
+    offset += n;
+    return part;
+  });
+  average.restore(values, saved.steps);
 }

@@ -17,6 +17,7 @@ import type { SynthesisProgress } from '../synthesis/method.js';
 import { tf, type tfl } from '../tf.js';
 import { cosineRate, ScheduledAdam } from '../train/schedule.js';
 import { optimizeStep } from '../train/step.js';
+import { WeightAverage } from '../train/weight-average.js';
 import { UserError } from '../../shared/errors.js';
 import type { PlannedShard, ShardEntry, TransferSetStore } from '../transfer/store.js';
 import { Rng } from '../util/rng.js';
@@ -88,6 +89,8 @@ export interface RoundsResult {
  * `disagreement` > 0), then train the student for `studentSteps` steps on
  * batches drawn uniformly from every image made so far; repeat until the
  * budget (or `maxRounds`) is spent, ending within one round of the budget.
+ * With `averaging` > 0 the student measured after every round, and left in
+ * `student` at the end, is the moving average of its weights (train/weight-average.ts).
  * Each round's batches come from a generator seeded by (seed, round) and
  * the student and its optimizer are checkpointed after every round, so a
  * job killed at any moment resumes to the same student as long as the same
@@ -116,8 +119,12 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
   };
   const optimizer = new ScheduledAdam(distill.learningRate);
   const variables = student.trainableWeights.map((v) => v.read() as tf.Variable);
+  // The student measured and kept: the average of its weights, or its last weights.
+  const average = (plan.averaging ?? 0) > 0 ? new WeightAverage(student, plan.averaging ?? 0) : undefined;
+  const measure = (): Promise<number> =>
+    average ? average.withAverage(() => options.metric(student)) : options.metric(student);
   try {
-    const restored = await restoreCheckpoint(options.checkpointDir, student, optimizer);
+    const restored = await restoreCheckpoint(options.checkpointDir, student, optimizer, average);
     const done = restored?.epoch ?? 0;
     const lossPerRound = restored?.lossPerEpoch ?? [];
     const metricPerRound = restored?.metricPerEpoch ?? [];
@@ -254,6 +261,7 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
               distillationLoss(t, student.apply(x, { training: true }) as tf.Tensor2D, distill.temperature),
             `round ${round}, student step ${step + 1}`,
           ).finally(() => tf.dispose([x, t]));
+          average?.step();
           lossSum += loss;
           steps += 1;
           options.onTraining?.(round, step + 1, plan.studentSteps, loss);
@@ -262,7 +270,7 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
         if (stoppedEarly) break;
 
         // 3. Measure, checkpoint, report.
-        const metric = await options.metric(student);
+        const metric = await measure();
         const point: RoundPoint = {
           round,
           seconds: elapsed(),
@@ -273,12 +281,14 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
         curve.push(point);
         lossPerRound.push(point.loss);
         metricPerRound.push(point.metric);
-        await saveCheckpoint(options.checkpointDir, student, options.card, optimizer, {
-          epoch: round,
-          lossPerEpoch: lossPerRound,
-          metricPerEpoch: metricPerRound,
-          curve,
-        });
+        await saveCheckpoint(
+          options.checkpointDir,
+          student,
+          options.card,
+          optimizer,
+          { epoch: round, lossPerEpoch: lossPerRound, metricPerEpoch: metricPerRound, curve },
+          average,
+        );
         checkpointed = round;
         await students.keep(round);
         lastRoundSeconds = point.seconds - startOfRound;
@@ -298,6 +308,8 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
       // Starting images left by a kill between a shard and the removal of its file.
       if (options.startsDir) await fs.rm(options.startsDir, { recursive: true, force: true });
     }
+    // The student handed back (evaluated and saved) is the one measured after every round.
+    average?.applyToModel();
     return {
       rounds: curve.length,
       resumedFromRound: done,
@@ -309,6 +321,7 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
     };
   } finally {
     optimizer.dispose();
+    average?.dispose();
   }
 }
 

@@ -55,6 +55,12 @@ function roundsTable(result: JobResult): string {
     ['Disagreement temperature', code(settingText(plan.disagreementTemperature))],
     ['Learning rate at the end', `${formatPercent(plan.learningRateFloor, 0)} of its peak (cosine)`],
     [
+      'Student kept',
+      (plan.averaging ?? 0) > 0
+        ? `the average of its weights over its last steps (decay ${code(settingText(plan.averaging ?? 0))} per step)`
+        : 'its last weights',
+    ],
+    [
       'Started from earlier images',
       (plan.restart ?? 0) > 0
         ? `${formatCount((plan.restart ?? 0) * 100)}% of each round`

@@ -236,6 +236,34 @@ describe('the round pipeline', () => {
     }
   });
 
+  it('averaging: the student measured after every round and saved is the average of its weights, checkpointed', async () => {
+    const runDir = 'averaged';
+    const result = await runJob(spec(runDir, { averaging: 0.9 }, { testData: 'mnist-digits' }), {
+      emit: () => undefined,
+    });
+    // The saved student is the one the last round measured (on the test set, as the final report does).
+    expect(result.evaluation!.student.accuracy).toBe(result.rounds!.curve.at(-1)!.metric);
+    const flat = async (folder: string): Promise<Float32Array> => {
+      const saved = await loadModel(path.join(work, runDir, folder));
+      const values = (await Promise.all(saved.model.getWeights().map((w) => w.data()))).flatMap((d) =>
+        Array.from(d),
+      );
+      saved.model.dispose();
+      return Float32Array.from(values);
+    };
+    const student = await flat('student');
+    // The checkpoint holds the trained weights, and beside them the average, which the student is.
+    const bytes = readFileSync(path.join(work, runDir, 'checkpoint', 'average.bin'));
+    const average = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    expect(Array.from(average)).toEqual(Array.from(student));
+    expect(Array.from(await flat('checkpoint/student'))).not.toEqual(Array.from(student));
+    // Run again on the same folder: nothing left to do, the same student from the checkpoint.
+    const again = await runJob(spec(runDir, { averaging: 0.9 }, { testData: 'mnist-digits' }), {
+      emit: () => undefined,
+    });
+    expect(again.student.fingerprint).toBe(result.student.fingerprint);
+  });
+
   it('decides rounds from the budget: the first always, then while half a mean round still fits', () => {
     const plan = { maxRounds: 0, budgetSeconds: 100 };
     expect(shouldStartRound(1, 0, 500, 0, plan)).toBe(true);
