@@ -3,10 +3,12 @@
  * /proc): runs the command line's distill on the demo job (`make demo`'s teacher, student and
  * method; budget --budget, default 5m) and samples every process of its tree twice a second,
  * keeping each one's peak (VmHWM, the kernel's own high-water mark of resident memory).
- * Appends one entry per budget to bench/results/memory.json (an entry already there is skipped
- * unless --force).
+ * The command line runs as built (out/main, what `make demo` and the app run; it must match the
+ * sources: `make bundle`), or with --from-source through tsx.
+ * Appends one entry per budget and way of running to bench/results/memory.json (an entry
+ * already there is skipped unless --force).
  *
- *   node --import tsx bench/memory.ts [--budget 5m] [--force]
+ *   node --import tsx bench/memory.ts [--budget 5m] [--from-source] [--force]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -15,10 +17,16 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/shared/duration.js';
 import { writeFileAtomic } from '../src/engine/util/atomic-fs.js';
+import { STAMP_FILE, sourceStamp } from '../bin/source-stamp.js';
 
 const { values } = parseArgs({
-  options: { budget: { type: 'string', default: '5m' }, force: { type: 'boolean', default: false } },
+  options: {
+    budget: { type: 'string', default: '5m' },
+    'from-source': { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
+  },
 });
+const cli = values['from-source'] ? 'sources' : 'built';
 const budgetSeconds = parseDuration(values.budget);
 if (budgetSeconds === null) throw new Error('--budget must be a duration such as 5m');
 const OUT = path.join('bench', 'results', 'memory.json');
@@ -34,6 +42,8 @@ interface Entry {
   budgetSeconds: number;
   cores: number;
   command: string;
+  /** How the command line ran: its build (out/main) or the TypeScript sources through tsx. */
+  cli?: 'built' | 'sources';
   processes: ProcessPeak[];
   finalLine: string;
   goalMb: number;
@@ -43,9 +53,16 @@ interface Entry {
 const previous: Entry[] = existsSync(OUT)
   ? (JSON.parse(readFileSync(OUT, 'utf8')) as { runs: Entry[] }).runs
   : [];
-if (!values.force && previous.some((e) => e.budgetSeconds === budgetSeconds)) {
-  console.log(`memory at ${values.budget}: already in ${OUT} (--force to measure again)`);
+const sameRun = (e: Entry): boolean => e.budgetSeconds === budgetSeconds && (e.cli ?? 'sources') === cli;
+if (!values.force && previous.some(sameRun)) {
+  console.log(`memory at ${values.budget}, ${cli}: already in ${OUT} (--force to measure again)`);
   process.exit(0);
+}
+const stamp = path.join('out', 'main', STAMP_FILE);
+if (cli === 'built' && (!existsSync(stamp) || readFileSync(stamp, 'utf8').trim() !== sourceStamp('.'))) {
+  throw new Error(
+    'out/main is not a build of the sources as they are: run make bundle (or pass --from-source)',
+  );
 }
 
 /** The children of every process, from /proc/<pid>/stat (field 4 is the parent's pid). */
@@ -113,7 +130,10 @@ const args = [
   '--run',
   path.join(run, 'job'),
 ];
-const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, args, {
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env: { ...process.env, DISTILL_STUDIO_FROM_SOURCE: cli === 'sources' ? '1' : '0' },
+});
 let output = '';
 child.stdout.on('data', (chunk: Buffer) => {
   output += chunk.toString();
@@ -141,12 +161,13 @@ const entry: Entry = {
   budgetSeconds,
   cores: cpus().length,
   command: `node ${args.slice(0, -2).join(' ')}`,
+  cli,
   processes: [...peaks.values()].sort((a, b) => b.peakMb - a.peakMb),
   finalLine: lines.find((l) => /student/i.test(l) && /%/.test(l)) ?? lines.at(-1) ?? '',
   goalMb: GOAL_MB,
   measuredAt: new Date().toISOString(),
 };
-const runs = [...previous.filter((e) => e.budgetSeconds !== budgetSeconds), entry];
+const runs = [...previous.filter((e) => !sameRun(e)), entry];
 await writeFileAtomic(
   OUT,
   JSON.stringify({ note: 'peak resident memory (VmHWM) per process', runs }, null, 2) + '\n',
