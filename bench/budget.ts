@@ -19,7 +19,8 @@
  * the student reaches from real images in the same time), and the first measurements' rounds, rounds-js0 (no
  * disagreement term), zskd-rounds, noise-rounds; --disagreement W,
  * --round-steps N, --round-images N, --restart F (share of each round started from earlier
- * images), --lr RATE and --temperature TAU (the
+ * images), --averaging D (the student kept is its weight average, decay D per step; the product's
+ * default 0.9995, off here unless given), --lr RATE and --temperature TAU (the
  * student's), --shift stored|relabel (random shifts of the student's images,
  * labelled by the stored answer or by the teacher), --mixup F, --flip F, --fade F, --soften F
  * (fractions of each batch blended, mirrored or faded, labelled by the teacher) and
@@ -64,6 +65,7 @@ const { values } = parseArgs({
     'round-steps': { type: 'string' },
     'round-images': { type: 'string' },
     restart: { type: 'string' },
+    averaging: { type: 'string' },
     workers: { type: 'string', default: '1' },
     lr: { type: 'string' },
     pipelined: { type: 'boolean', default: false },
@@ -193,6 +195,7 @@ async function runOne(): Promise<void> {
     ...(values['round-steps'] !== undefined ? [`steps${roundSteps}`] : []),
     ...(values['round-images'] !== undefined ? [`images${roundImages}`] : []),
     ...(values.restart !== undefined ? [`restart${values.restart}`] : []),
+    ...(values.averaging !== undefined ? [`avg${values.averaging}`] : []),
     ...(workers > 1 ? [`workers${workers}`] : []),
     ...(values.pipelined ? ['pipelined'] : []),
     ...(values.lr !== undefined ? [`lr${values.lr}`] : []),
@@ -247,6 +250,8 @@ async function runOne(): Promise<void> {
       disagreementTemperature: RECOMMENDED_ROUNDS.disagreementTemperature,
       learningRateFloor: RECOMMENDED_ROUNDS.learningRateFloor,
       restart: Number(values.restart ?? RECOMMENDED_ROUNDS.restart),
+      // Off unless given, so that earlier runs' keys still name the same settings.
+      averaging: Number(values.averaging ?? 0),
       pipelined: values.pipelined ?? false,
     },
   };
