@@ -45,19 +45,13 @@ export async function saveCheckpoint(
   // getWeights hands back the optimizer's own moment variables (only the
   // iteration count is a fresh tensor): dispose just what is not a variable.
   tf.dispose(named.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable)));
-  const total = values.reduce((n, v) => n + v.length, 0);
-  const packed = packFloats(values as Float32Array[], total);
+  const packed = packFloats(values as Float32Array[]);
   const averaged = average ? await average.values() : undefined;
   await replaceDirAtomic(dir, async (tmp) => {
     await saveModel(student, path.join(tmp, 'student'), card);
     await fs.writeFile(path.join(tmp, 'optimizer.bin'), new Uint8Array(packed.buffer));
-    if (average && averaged) {
-      const all = packFloats(
-        averaged,
-        averaged.reduce((n, v) => n + v.length, 0),
-      );
-      await fs.writeFile(path.join(tmp, 'average.bin'), new Uint8Array(all.buffer));
-    }
+    if (averaged)
+      await fs.writeFile(path.join(tmp, 'average.bin'), new Uint8Array(packFloats(averaged).buffer));
     const full = {
       ...state,
       optimizer: named.map((w) => ({ name: w.name, shape: w.tensor.shape })),
@@ -129,9 +123,9 @@ export async function restoreCheckpoint(
   };
 }
 
-/** The arrays one after another in one Float32Array of `total` values. */
-function packFloats(values: readonly Float32Array[], total: number): Float32Array {
-  const packed = new Float32Array(total);
+/** The arrays one after another in one Float32Array. */
+function packFloats(values: readonly Float32Array[]): Float32Array {
+  const packed = new Float32Array(values.reduce((n, v) => n + v.length, 0));
   let offset = 0;
   for (const v of values) {
     packed.set(v, offset);
