@@ -1,25 +1,36 @@
 import type { TransferData } from '../distill/student-batch.js';
+import type { InputSpace } from '../synthesis/init.js';
+import type { HeldSet } from '../transfer/held-set.js';
 import { UserError } from '../../shared/errors.js';
 
 /**
  * The most bytes one array of the pool may hold: the largest resizable ArrayBuffer Node 20
- * accepts (4 GB; a million 32x32 images).
+ * accepts (4 GB; five million 28x28 images as 8-bit pixels).
  */
 const MAX_BYTES = 2 ** 32 - 4;
 
+type Elements = Float32Array | Uint8Array;
+
 /**
- * A Float32Array that grows in place, on a resizable ArrayBuffer: no copy into a larger array,
+ * A typed array that grows in place, on a resizable ArrayBuffer: no copy into a larger array,
  * so never the old and the new array resident at once (with doubling copies, a peak of twice
  * the pool at each growth). Only the memory written to becomes resident.
  */
-class GrowingFloats {
+class Growing<T extends Elements> {
   private readonly buffer = new ArrayBuffer(0, { maxByteLength: MAX_BYTES });
   /** Tracks the buffer's length as it grows. */
-  readonly values = new Float32Array(this.buffer);
+  readonly values: T;
+
+  constructor(
+    view: new (buffer: ArrayBuffer) => T,
+    private readonly bytesPerElement: number,
+  ) {
+    this.values = new view(this.buffer);
+  }
 
   /** Makes room for `length` values, growing by at least half of what is held. */
   reserve(length: number, what: string): void {
-    const bytes = length * Float32Array.BYTES_PER_ELEMENT;
+    const bytes = length * this.bytesPerElement;
     if (bytes <= this.buffer.byteLength) return;
     if (bytes > MAX_BYTES) {
       throw new UserError(
@@ -34,35 +45,93 @@ class GrowingFloats {
 }
 
 /**
- * The growing transfer set in memory: every round's images, the teacher's logits on them and,
- * where the pool keeps them (`shiftsPerImage` > 0), its logits on every shift of each image.
+ * The normalised value of each of the 256 pixel levels of each channel, from black (`low`) to
+ * white (`high`).
  */
-export class ImagePool {
+function levelValues(space: Pick<InputSpace, 'inputShape' | 'low' | 'high'>): Float32Array[] {
+  return Array.from({ length: space.inputShape[2] }, (_, ch) => {
+    const low = space.low[ch] ?? space.low[0] ?? 0;
+    const high = space.high[ch] ?? space.high[0] ?? 1;
+    return Float32Array.from({ length: 256 }, (_, level) => low + ((high - low) * level) / 255);
+  });
+}
+
+/** Encodes normalised NHWC values as the nearest 8-bit pixel levels, into `out` from `at`. */
+function encodePixels(
+  inputs: Float32Array,
+  space: Pick<InputSpace, 'inputShape' | 'low' | 'high'>,
+  out: Uint8Array,
+  at = 0,
+): void {
+  const c = space.inputShape[2];
+  const lows = Array.from({ length: c }, (_, ch) => space.low[ch] ?? space.low[0] ?? 0);
+  const scales = Array.from(
+    { length: c },
+    (_, ch) => 255 / ((space.high[ch] ?? space.high[0] ?? 1) - (lows[ch] ?? 0)),
+  );
+  for (let i = 0; i < inputs.length; i++) {
+    const ch = i % c;
+    const level = Math.round(((inputs[i] ?? 0) - lows[ch]!) * scales[ch]!);
+    out[at + i] = level < 0 ? 0 : level > 255 ? 255 : level;
+  }
+}
+
+/**
+ * The images with every value moved to the nearest pixel level (what the pool keeps of them):
+ * the teacher is asked about these, so its answers hold for exactly what the student sees.
+ */
+export function snapToPixels(
+  inputs: Float32Array,
+  space: Pick<InputSpace, 'inputShape' | 'low' | 'high'>,
+): Float32Array {
+  const levels = levelValues(space);
+  const c = space.inputShape[2];
+  const encoded = new Uint8Array(inputs.length);
+  encodePixels(inputs, space, encoded);
+  return Float32Array.from(encoded, (level, i) => levels[i % c]![level]!);
+}
+
+/**
+ * The growing transfer set of the round pipeline, in memory: every round's images as 8-bit
+ * pixels (a quarter of their normalised values' size; synthesis keeps images inside the pixel
+ * range, and real images have no finer levels either), the teacher's logits on them and, where
+ * the pool keeps them (`shiftsPerImage` > 0), its logits on every shift of each image.
+ */
+export class ImagePool implements HeldSet {
   count = 0;
-  private readonly inputs = new GrowingFloats();
-  private readonly logits = new GrowingFloats();
-  private readonly shiftLogits = new GrowingFloats();
+  readonly pixelsPerImage: number;
+  private readonly levels: Float32Array[];
+  private readonly pixels = new Growing(Uint8Array, 1);
+  private readonly allLogits = new Growing(Float32Array, 4);
+  private readonly shiftLogits = new Growing(Float32Array, 4);
 
   constructor(
-    readonly pixelsPerImage: number,
+    private readonly space: Pick<InputSpace, 'inputShape' | 'low' | 'high'>,
     readonly numClasses: number,
     readonly shiftsPerImage = 0,
-  ) {}
+  ) {
+    const [h, w, c] = space.inputShape;
+    this.pixelsPerImage = h * w * c;
+    this.levels = levelValues(space);
+  }
 
+  /** Adds a batch; its images are kept at the nearest pixel levels (see snapToPixels). */
   add(batch: TransferData): void {
     const perShifts = this.shiftsPerImage * this.numClasses;
     if (perShifts > 0 && batch.shiftLogits?.length !== batch.count * perShifts) {
       throw new Error(`ImagePool.add: expected ${batch.count * perShifts} shift logits`);
     }
     const needed = this.count + batch.count;
-    this.inputs.reserve(needed * this.pixelsPerImage, 'images');
-    this.logits.reserve(needed * this.numClasses, "teacher's answers");
+    this.pixels.reserve(needed * this.pixelsPerImage, 'images');
+    this.allLogits.reserve(needed * this.numClasses, "teacher's answers");
     this.shiftLogits.reserve(needed * perShifts, "teacher's answers on shifted images");
-    this.inputs.values.set(
+    encodePixels(
       batch.inputs.subarray(0, batch.count * this.pixelsPerImage),
+      this.space,
+      this.pixels.values,
       this.count * this.pixelsPerImage,
     );
-    this.logits.values.set(
+    this.allLogits.values.set(
       batch.logits.subarray(0, batch.count * this.numClasses),
       this.count * this.numClasses,
     );
@@ -71,15 +140,54 @@ export class ImagePool {
     this.count = needed;
   }
 
-  /** The images and logits held, as views (valid until the next add). */
-  data(): TransferData {
-    const held = {
-      count: this.count,
-      inputs: this.inputs.values.subarray(0, this.count * this.pixelsPerImage),
-      logits: this.logits.values.subarray(0, this.count * this.numClasses),
-    };
-    if (this.shiftsPerImage === 0) return held;
+  /** The teacher's logits on every image held, as a view (valid until the next add). */
+  get logits(): Float32Array {
+    return this.allLogits.values.subarray(0, this.count * this.numClasses);
+  }
+
+  /** Images `indices` as normalised values, one after another (into `out` where given). */
+  images(
+    indices: readonly number[],
+    out: Float32Array = new Float32Array(indices.length * this.pixelsPerImage),
+  ): Float32Array {
+    const size = this.pixelsPerImage;
+    const c = this.space.inputShape[2];
+    const pixels = this.pixels.values;
+    for (let b = 0; b < indices.length; b++) {
+      const image = indices[b]!;
+      if (!(image >= 0 && image < this.count)) {
+        throw new Error(`ImagePool: image ${image} asked for, ${this.count} held`);
+      }
+      const from = image * size;
+      for (let p = 0; p < size; p++) out[b * size + p] = this.levels[p % c]![pixels[from + p]!]!;
+    }
+    return out;
+  }
+
+  /**
+   * Images `indices` with their logits (and shift logits, where kept) as a transfer set of their
+   * own: image b of it is image indices[b] of the pool. Written into `into` (an earlier batch of
+   * the same size, whose arrays are reused) where given.
+   */
+  gather(indices: readonly number[], into?: TransferData): TransferData {
     const perShifts = this.shiftsPerImage * this.numClasses;
-    return { ...held, shiftLogits: this.shiftLogits.values.subarray(0, this.count * perShifts) };
+    const n = indices.length;
+    const fits = into?.count === n;
+    const rows = (from: Float32Array, width: number, out?: Float32Array): Float32Array => {
+      const rowsOut = fits && out ? out : new Float32Array(n * width);
+      indices.forEach((image, b) =>
+        rowsOut.set(from.subarray(image * width, (image + 1) * width), b * width),
+      );
+      return rowsOut;
+    };
+    const inputs = this.images(indices, fits ? into.inputs : undefined);
+    const logits = rows(this.allLogits.values, this.numClasses, into?.logits);
+    if (perShifts === 0) return { count: n, inputs, logits };
+    return {
+      count: n,
+      inputs,
+      logits,
+      shiftLogits: rows(this.shiftLogits.values, perShifts, into?.shiftLogits),
+    };
   }
 }

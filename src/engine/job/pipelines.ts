@@ -12,6 +12,7 @@ import type { tf, tfl } from '../tf.js';
 import { accuracyOf } from '../train/train-classifier.js';
 import { RateMeter } from '../train/progress.js';
 import { diagnoseTransferSet, type TransferSetInfo as SetInfo } from '../transfer/diagnostics.js';
+import { heldSet, type HeldSet } from '../transfer/held-set.js';
 import { shardSeed, TransferSetStore } from '../transfer/store.js';
 import { agreementOn } from './agreement.js';
 import type { EventThrottle } from './events.js';
@@ -248,9 +249,11 @@ export function studentMetric(
       : agreementOn(s, held.inputs, held.logits, held.count, teacher.inputShape, teacher.numClasses);
 }
 
-/** Diagnoses the set and redraws its sample grid; tells the host. */
-export async function drawGrid(context: PipelineContext, set: TransferData): Promise<Diagnostics> {
-  const diagnostics = await diagnoseTransferSet(set, context.setInfo, context.gridFile);
+/** Diagnoses the set (as read, or as the round pipeline's pool holds it) and redraws its sample grid; tells the host. */
+export async function drawGrid(context: PipelineContext, set: TransferData | HeldSet): Promise<Diagnostics> {
+  const [h, w, c] = context.setInfo.inputShape;
+  const held = 'images' in set ? set : heldSet(set, h * w * c);
+  const diagnostics = await diagnoseTransferSet(held, context.setInfo, context.gridFile);
   context.events.emit({ type: 'samples', grid: diagnostics.grid, count: set.count });
   return diagnostics;
 }

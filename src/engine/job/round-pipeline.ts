@@ -115,12 +115,11 @@ export async function roundPipeline(
       });
       if (performance.now() - lastGrid >= (host.samplesEveryMs ?? GRID_EVERY_MS)) {
         lastGrid = performance.now();
-        await drawGrid(context, pool.data());
+        await drawGrid(context, pool);
       }
     },
   }).finally(() => runner.close?.());
-  const set = outcome.pool.data();
-  const diagnostics = await drawGrid(context, set);
+  const diagnostics = await drawGrid(context, outcome.pool);
   const last = outcome.curve.at(-1);
   return {
     held,

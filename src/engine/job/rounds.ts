@@ -10,6 +10,7 @@ import {
   relabelsShiftsOnly,
   studentBatch,
   teacherMissing,
+  type TransferData,
 } from '../distill/student-batch.js';
 import type { InputSpace } from '../synthesis/init.js';
 import { distillationLoss } from '../synthesis/losses.js';
@@ -21,7 +22,7 @@ import { WeightAverage } from '../train/weight-average.js';
 import { UserError } from '../../shared/errors.js';
 import type { PlannedShard, ShardEntry, TransferSetStore } from '../transfer/store.js';
 import { Rng } from '../util/rng.js';
-import { ImagePool } from './image-pool.js';
+import { ImagePool, snapToPixels } from './image-pool.js';
 import type { ShardRunner, ShardTask, StudentRef } from './shards.js';
 import { startImagesFor } from './start-images.js';
 import { StudentSnapshots } from './student-snapshots.js';
@@ -99,7 +100,6 @@ export interface RoundsResult {
  */
 export async function runRounds(student: tfl.LayersModel, options: RoundsOptions): Promise<RoundsResult> {
   const { rounds: plan, distill, store } = options;
-  const [h, w, c] = store.manifest().inputShape;
   const k = store.manifest().numClasses;
   if (needsTeacher(distill) && !options.teacher) {
     throw teacherMissing('runRounds');
@@ -112,10 +112,14 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
       ? (batch: { count: number; inputs: Float32Array }) =>
           labelEveryShift(batch.inputs, batch.count, options.space, MAX_SHIFT, k, teacher)
       : undefined;
-  const pool = new ImagePool(h * w * c, k, labelShifts ? shiftCount(MAX_SHIFT) : 0);
+  const pool = new ImagePool(options.space, k, labelShifts ? shiftCount(MAX_SHIFT) : 0);
   const addToPool = async (shards: readonly PlannedShard[]): Promise<void> => {
     const batch = await store.readShards(shards);
-    pool.add(labelShifts ? { ...batch, shiftLogits: await labelShifts(batch) } : batch);
+    // Without the lookup the stored answers are for the images as made, at most half a pixel
+    // level from what the pool keeps; with it, the teacher answers for the images as kept.
+    if (!labelShifts) return pool.add(batch);
+    const kept = { ...batch, inputs: snapToPixels(batch.inputs, options.space) };
+    pool.add({ ...kept, shiftLogits: await labelShifts(kept) });
   };
   const optimizer = new ScheduledAdam(distill.learningRate);
   const variables = student.trainableWeights.map((v) => v.read() as tf.Variable);
@@ -170,8 +174,7 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
       for (let q = 1; q <= lastRound; q++) {
         for (const s of roundShards(store, q, options.shardsPerRound)) eligible += s.count;
       }
-      const held = { ...pool.data(), pixels: h * w * c, eligible };
-      return startImagesFor(shards, held, restart, options.seed, options.startsDir);
+      return startImagesFor(shards, pool, eligible, restart, options.seed, options.startsDir);
     };
     const making = new Map<number, Promise<void>>();
     const makeRound = (r: number): Promise<void> => {
@@ -241,7 +244,9 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
         // 2. The student's steps on batches drawn from everything made so far.
         const trainingStarted = performance.now();
         const rng = new Rng((options.seed * 1_000_003 + round * 7_919) % 2_147_483_647);
-        const data = pool.data();
+        // Each batch is drawn as a set of its own: image b of it is pool image indices[b].
+        const positions = Array.from({ length: distill.batchSize }, (_, b) => b);
+        let drawn: TransferData | undefined;
         let lossSum = 0;
         let steps = 0;
         for (let step = 0; step < plan.studentSteps; step++) {
@@ -252,8 +257,10 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
           options.signal?.throwIfAborted();
           const fraction = scheduleFraction(round, step, plan, startOfRound);
           optimizer.setLearningRate(cosineRate(distill.learningRate, fraction, 1, plan.learningRateFloor));
-          const indices = Array.from({ length: distill.batchSize }, () => rng.int(data.count));
-          const { x, t } = studentBatch(data, indices, distill, options.space, k, rng, options.teacher);
+          const indices = Array.from({ length: distill.batchSize }, () => rng.int(pool.count));
+          // Reuses the last batch's arrays (what studentBatch hands the backend are copies).
+          drawn = pool.gather(indices, drawn);
+          const { x, t } = studentBatch(drawn, positions, distill, options.space, k, rng, options.teacher);
           const loss = await optimizeStep(
             optimizer,
             variables,

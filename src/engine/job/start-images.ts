@@ -4,6 +4,7 @@ import { UserError } from '../../shared/errors.js';
 import { writeFileAtomic } from '../util/atomic-fs.js';
 import { copyFloatsLE, floatsFromLE } from '../util/floats-le.js';
 import { Rng } from '../util/rng.js';
+import type { HeldSet } from '../transfer/held-set.js';
 import type { ShardTask } from './shards.js';
 
 /**
@@ -19,27 +20,21 @@ export function restartCount(count: number, restart: number): number {
 }
 
 /**
- * Picks `k` images at random (with replacement) among the first `eligible` of `inputs`
- * (`pixels` values each), seeded by `seed`.
+ * Picks `k` images at random (with replacement) among the first `eligible` of `held`, seeded by
+ * `seed`, one after another.
  */
 export function pickStartImages(
-  inputs: Float32Array,
-  pixels: number,
+  held: Pick<HeldSet, 'count' | 'images'>,
   eligible: number,
   k: number,
   seed: number,
 ): Float32Array {
   if (eligible <= 0 || k <= 0) return new Float32Array(0);
-  if (eligible * pixels > inputs.length) {
-    throw new Error(`pickStartImages: ${eligible} images asked for, ${inputs.length / pixels} held`);
+  if (eligible > held.count) {
+    throw new Error(`pickStartImages: ${eligible} images asked for, ${held.count} held`);
   }
   const rng = new Rng(seed);
-  const out = new Float32Array(k * pixels);
-  for (let i = 0; i < k; i++) {
-    const j = rng.int(eligible);
-    out.set(inputs.subarray(j * pixels, (j + 1) * pixels), i * pixels);
-  }
-  return out;
+  return held.images(Array.from({ length: k }, () => rng.int(eligible)));
 }
 
 /**
@@ -49,18 +44,18 @@ export function pickStartImages(
  */
 export async function startImagesFor(
   shards: readonly ShardTask[],
-  held: { inputs: Float32Array; pixels: number; eligible: number },
+  held: Pick<HeldSet, 'count' | 'images'>,
+  eligible: number,
   restart: number,
   seed: number,
   dir: string,
 ): Promise<ShardTask[]> {
-  // Picked before any await: `held.inputs` may be a view that the next round's images replace.
+  // Picked before any await, while `held` holds what it held when called.
   const picked = shards.map((shard) => ({
     shard,
     images: pickStartImages(
-      held.inputs,
-      held.pixels,
-      held.eligible,
+      held,
+      eligible,
       restartCount(shard.count, restart),
       (seed * 1_000_003 + shard.index * 7_919 + 101) % 2_147_483_647,
     ),

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Diagnostics } from '../../shared/job.js';
 import type { ImageShape, Preprocessing } from '../data/types.js';
 import { writeFileAtomic } from '../util/atomic-fs.js';
+import type { HeldSet } from './held-set.js';
 import { drawImageGrid, encodePng } from './png-grid.js';
 
 /** Share of the set above which one class means the set has collapsed. */
@@ -63,7 +64,7 @@ export interface TransferSetInfo {
  * the file's base name, i.e. relative to the folder it was written in.
  */
 export async function diagnoseTransferSet(
-  set: { count: number; inputs: Float32Array; logits: Float32Array },
+  set: HeldSet,
   info: TransferSetInfo,
   gridFile: string,
   options: { perClass?: number; scale?: number } = {},
@@ -95,7 +96,11 @@ export async function diagnoseTransferSet(
   const dominantFraction = set.count > 0 ? (classHistogram[dominantClass] ?? 0) / set.count : 0;
 
   const shape: ImageShape = [info.inputShape[0], info.inputShape[1], info.inputShape[2]];
-  const image = drawImageGrid(set.inputs, shape, info.preprocessing, cells, scale);
+  // Only the images the grid shows are read, renumbered in the order they are asked for.
+  const shown = cells.flat().filter((i): i is number => i !== null);
+  const position = new Map(shown.map((i, at) => [i, at]));
+  const local = cells.map((row) => row.map((i) => (i === null ? null : (position.get(i) ?? null))));
+  const image = drawImageGrid(set.images(shown), shape, info.preprocessing, local, scale);
   await writeFileAtomic(gridFile, encodePng(image));
 
   return {

@@ -13,6 +13,7 @@ import {
 import { loadClassifier, type LoadedClassifier } from '../../../src/engine/models/classifier.js';
 import { getSynthesisMethod } from '../../../src/engine/synthesis/registry.js';
 import { startSlot } from '../../../src/engine/synthesis/run-batches.js';
+import { heldSet } from '../../../src/engine/transfer/held-set.js';
 import { resolveSettings } from '../../../src/shared/settings.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'distill-starts-'));
@@ -47,16 +48,17 @@ describe('starting images from earlier rounds', () => {
     const pixels = 3;
     // Image j holds the value j in every pixel; only the first 4 of 10 are eligible.
     const inputs = Float32Array.from({ length: 10 * pixels }, (_, i) => Math.floor(i / pixels));
-    const picked = pickStartImages(inputs, pixels, 4, 50, 7);
+    const held = heldSet({ count: 10, inputs, logits: new Float32Array(10) }, pixels);
+    const picked = pickStartImages(held, 4, 50, 7);
     const ids = Array.from({ length: 50 }, (_, i) => picked[i * pixels]!);
     expect(ids.every((id) => id >= 0 && id < 4)).toBe(true);
     expect(new Set(ids).size).toBe(4);
     for (let i = 0; i < 50; i++) {
       expect(Array.from(picked.subarray(i * pixels, (i + 1) * pixels))).toEqual([ids[i], ids[i], ids[i]]);
     }
-    expect(pickStartImages(inputs, pixels, 4, 50, 7)).toEqual(picked);
-    expect(pickStartImages(inputs, pixels, 0, 5, 7)).toHaveLength(0);
-    expect(() => pickStartImages(inputs, pixels, 11, 5, 7)).toThrow(/11 images asked for, 10 held/);
+    expect(pickStartImages(held, 4, 50, 7)).toEqual(picked);
+    expect(pickStartImages(held, 0, 5, 7)).toHaveLength(0);
+    expect(() => pickStartImages(held, 11, 5, 7)).toThrow(/11 images asked for, 10 held/);
   });
 
   it('round-trips through a file, and a damaged or missing file is named with the fix', async () => {

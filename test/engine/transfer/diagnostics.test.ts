@@ -4,6 +4,7 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { diagnoseTransferSet, teacherVerdict } from '../../../src/engine/transfer/diagnostics.js';
+import { heldSet } from '../../../src/engine/transfer/held-set.js';
 import {
   GRID_EMPTY_LEVEL,
   GRID_SEPARATOR_LEVEL,
@@ -52,10 +53,23 @@ describe('diagnoseTransferSet', () => {
     const dir = next();
     mkdirSync(dir);
     const grid = path.join(dir, 'samples.png');
-    const result = await diagnoseTransferSet(set, { inputShape: shape, numClasses: 3, preprocessing }, grid, {
-      perClass: 3,
-      scale: 2,
-    });
+    const plain = heldSet(set, 6);
+    const asked: number[][] = [];
+    const reading = {
+      ...plain,
+      images: (indices: readonly number[]) => (asked.push([...indices]), plain.images(indices)),
+    };
+    const result = await diagnoseTransferSet(
+      reading,
+      { inputShape: shape, numClasses: 3, preprocessing },
+      grid,
+      {
+        perClass: 3,
+        scale: 2,
+      },
+    );
+    // Only the images the grid shows are read, row by row.
+    expect(asked).toEqual([[0, 4, 1, 3, 2]]);
     const argmaxes = [0, 1, 2, 1, 0];
     const meanTop1 = rows.reduce((s, row, i) => s + softmaxAt(row, argmaxes[i]!), 0) / rows.length;
     expect(result.classHistogram).toEqual([2, 2, 1]);
@@ -96,7 +110,7 @@ describe('diagnoseTransferSet', () => {
       preprocessing: { ...preprocessing, mean: [0], std: [1] },
     };
     const half = await diagnoseTransferSet(
-      { count: 4, inputs: new Float32Array(4), logits: logitsFor([2, 2, 0, 1]) },
+      heldSet({ count: 4, inputs: new Float32Array(4), logits: logitsFor([2, 2, 0, 1]) }, 1),
       info,
       path.join(dir, 'half.png'),
     );
@@ -107,7 +121,7 @@ describe('diagnoseTransferSet', () => {
       collapsed: false,
     });
     const most = await diagnoseTransferSet(
-      { count: 5, inputs: new Float32Array(5), logits: logitsFor([3, 3, 0, 3, 1]) },
+      heldSet({ count: 5, inputs: new Float32Array(5), logits: logitsFor([3, 3, 0, 3, 1]) }, 1),
       info,
       path.join(dir, 'most.png'),
     );
@@ -130,7 +144,7 @@ describe('diagnoseTransferSet', () => {
     const inputs = Float32Array.from(rgb.map((p, c) => (p / 255 - mean[c]!) / std[c]!));
     const grid = path.join(dir, 'rgb.png');
     await diagnoseTransferSet(
-      { count: 1, inputs, logits: Float32Array.from([0, 1]) },
+      heldSet({ count: 1, inputs, logits: Float32Array.from([0, 1]) }, 3),
       { inputShape: [1, 1, 3], numClasses: 2, preprocessing: { sourceShape: [1, 1, 3], mean, std } },
       grid,
       { perClass: 1, scale: 3 },
