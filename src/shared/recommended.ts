@@ -93,9 +93,10 @@ export const RECOMMENDED_ROUNDS = {
    * The student kept (and measured after every round) is a moving average of its weights,
    * decay 0.9995 per step (a horizon of about 2,000 steps, 3 rounds). Measured beside the last
    * weights in the same runs (whole machine, seed 1 Fashion-MNIST 30 min, seed 2 MNIST 15 min):
-   * Fashion-MNIST 82.95% vs 82.86% after round 107 of 108 (the last weights 83.03% after 108), 82.49% vs 82.28% over minutes 10-20, the
-   * round-to-round spread halved (0.13 vs 0.26 points over the last 10 minutes); MNIST level
-   * (96.50% vs 96.55%; 96.45% vs 96.50% over the last 5 minutes, spread 0.04 vs 0.11). The same
+   * Fashion-MNIST 82.95% vs 82.86% after round 107 of 108 (the last weights 83.03% after 108),
+   * 82.49% vs 82.28% over minutes 10-20, the round-to-round spread halved (0.13 vs 0.26 points
+   * over the last 10 minutes); MNIST level (96.50% vs 96.55%; 96.45% vs 96.50% over the last 5
+   * minutes, spread 0.04 vs 0.11). The same
    * final accuracy, less left to the luck of the last round, and a student stopped early nearer
    * the trend.
    */

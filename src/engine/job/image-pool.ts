@@ -9,23 +9,20 @@ import { UserError } from '../../shared/errors.js';
  */
 const MAX_BYTES = 2 ** 32 - 4;
 
-type Elements = Float32Array | Uint8Array;
-
 /**
  * A typed array that grows in place, on a resizable ArrayBuffer: no copy into a larger array,
  * so never the old and the new array resident at once (with doubling copies, a peak of twice
  * the pool at each growth). Only the memory written to becomes resident.
  */
-class Growing<T extends Elements> {
+class Growing<T extends Float32Array | Uint8Array> {
   private readonly buffer = new ArrayBuffer(0, { maxByteLength: MAX_BYTES });
   /** Tracks the buffer's length as it grows. */
   readonly values: T;
+  private readonly bytesPerElement: number;
 
-  constructor(
-    view: new (buffer: ArrayBuffer) => T,
-    private readonly bytesPerElement: number,
-  ) {
+  constructor(view: { new (buffer: ArrayBuffer): T; readonly BYTES_PER_ELEMENT: number }) {
     this.values = new view(this.buffer);
+    this.bytesPerElement = view.BYTES_PER_ELEMENT;
   }
 
   /** Makes room for `length` values, growing by at least half of what is held. */
@@ -44,35 +41,33 @@ class Growing<T extends Elements> {
   }
 }
 
-/**
- * The normalised value of each of the 256 pixel levels of each channel, from black (`low`) to
- * white (`high`).
- */
-function levelValues(space: Pick<InputSpace, 'inputShape' | 'low' | 'high'>): Float32Array[] {
-  return Array.from({ length: space.inputShape[2] }, (_, ch) => {
-    const low = space.low[ch] ?? space.low[0] ?? 0;
-    const high = space.high[ch] ?? space.high[0] ?? 1;
-    return Float32Array.from({ length: 256 }, (_, level) => low + ((high - low) * level) / 255);
-  });
-}
+/** The 256 pixel levels of each channel of a space, from black (`low`) to white (`high`). */
+class PixelLevels {
+  /** Per channel, the normalised value of each level. */
+  readonly values: Float32Array[];
+  private readonly lows: number[];
+  private readonly scales: number[];
 
-/** Encodes normalised NHWC values as the nearest 8-bit pixel levels, into `out` from `at`. */
-function encodePixels(
-  inputs: Float32Array,
-  space: Pick<InputSpace, 'inputShape' | 'low' | 'high'>,
-  out: Uint8Array,
-  at = 0,
-): void {
-  const c = space.inputShape[2];
-  const lows = Array.from({ length: c }, (_, ch) => space.low[ch] ?? space.low[0] ?? 0);
-  const scales = Array.from(
-    { length: c },
-    (_, ch) => 255 / ((space.high[ch] ?? space.high[0] ?? 1) - (lows[ch] ?? 0)),
-  );
-  for (let i = 0; i < inputs.length; i++) {
-    const ch = i % c;
-    const level = Math.round(((inputs[i] ?? 0) - lows[ch]!) * scales[ch]!);
-    out[at + i] = level < 0 ? 0 : level > 255 ? 255 : level;
+  constructor(space: Pick<InputSpace, 'inputShape' | 'low' | 'high'>) {
+    const channels = Array.from({ length: space.inputShape[2] }, (_, ch) => ({
+      low: space.low[ch] ?? space.low[0] ?? 0,
+      high: space.high[ch] ?? space.high[0] ?? 1,
+    }));
+    this.lows = channels.map((ch) => ch.low);
+    this.scales = channels.map((ch) => 255 / (ch.high - ch.low));
+    this.values = channels.map(({ low, high }) =>
+      Float32Array.from({ length: 256 }, (_, level) => low + ((high - low) * level) / 255),
+    );
+  }
+
+  /** Encodes normalised NHWC values as the nearest levels, into `out` from `at`. */
+  encode(inputs: Float32Array, out: Uint8Array, at = 0): void {
+    const c = this.lows.length;
+    for (let i = 0; i < inputs.length; i++) {
+      const ch = i % c;
+      const level = Math.round(((inputs[i] ?? 0) - this.lows[ch]!) * this.scales[ch]!);
+      out[at + i] = level < 0 ? 0 : level > 255 ? 255 : level;
+    }
   }
 }
 
@@ -84,11 +79,11 @@ export function snapToPixels(
   inputs: Float32Array,
   space: Pick<InputSpace, 'inputShape' | 'low' | 'high'>,
 ): Float32Array {
-  const levels = levelValues(space);
-  const c = space.inputShape[2];
+  const levels = new PixelLevels(space);
+  const c = levels.values.length;
   const encoded = new Uint8Array(inputs.length);
-  encodePixels(inputs, space, encoded);
-  return Float32Array.from(encoded, (level, i) => levels[i % c]![level]!);
+  levels.encode(inputs, encoded);
+  return Float32Array.from(encoded, (level, i) => levels.values[i % c]![level]!);
 }
 
 /**
@@ -100,19 +95,19 @@ export function snapToPixels(
 export class ImagePool implements HeldSet {
   count = 0;
   readonly pixelsPerImage: number;
-  private readonly levels: Float32Array[];
-  private readonly pixels = new Growing(Uint8Array, 1);
-  private readonly allLogits = new Growing(Float32Array, 4);
-  private readonly shiftLogits = new Growing(Float32Array, 4);
+  private readonly levels: PixelLevels;
+  private readonly pixels = new Growing(Uint8Array);
+  private readonly allLogits = new Growing(Float32Array);
+  private readonly shiftLogits = new Growing(Float32Array);
 
   constructor(
-    private readonly space: Pick<InputSpace, 'inputShape' | 'low' | 'high'>,
+    space: Pick<InputSpace, 'inputShape' | 'low' | 'high'>,
     readonly numClasses: number,
     readonly shiftsPerImage = 0,
   ) {
     const [h, w, c] = space.inputShape;
     this.pixelsPerImage = h * w * c;
-    this.levels = levelValues(space);
+    this.levels = new PixelLevels(space);
   }
 
   /** Adds a batch; its images are kept at the nearest pixel levels (see snapToPixels). */
@@ -125,9 +120,8 @@ export class ImagePool implements HeldSet {
     this.pixels.reserve(needed * this.pixelsPerImage, 'images');
     this.allLogits.reserve(needed * this.numClasses, "teacher's answers");
     this.shiftLogits.reserve(needed * perShifts, "teacher's answers on shifted images");
-    encodePixels(
+    this.levels.encode(
       batch.inputs.subarray(0, batch.count * this.pixelsPerImage),
-      this.space,
       this.pixels.values,
       this.count * this.pixelsPerImage,
     );
@@ -151,7 +145,8 @@ export class ImagePool implements HeldSet {
     out: Float32Array = new Float32Array(indices.length * this.pixelsPerImage),
   ): Float32Array {
     const size = this.pixelsPerImage;
-    const c = this.space.inputShape[2];
+    const levels = this.levels.values;
+    const c = levels.length;
     const pixels = this.pixels.values;
     for (let b = 0; b < indices.length; b++) {
       const image = indices[b]!;
@@ -159,7 +154,7 @@ export class ImagePool implements HeldSet {
         throw new Error(`ImagePool: image ${image} asked for, ${this.count} held`);
       }
       const from = image * size;
-      for (let p = 0; p < size; p++) out[b * size + p] = this.levels[p % c]![pixels[from + p]!]!;
+      for (let p = 0; p < size; p++) out[b * size + p] = levels[p % c]![pixels[from + p]!]!;
     }
     return out;
   }
