@@ -28,12 +28,20 @@
  * settings (named in the run's key); --tag NAME adds a word to the key (e.g. which teacher). --workers 2 runs synthesis in two
  * worker processes, as `distill` does on this machine, and --pipelined
  * lets them make the next round while the student trains (run it alone).
+ *
+ * `--config paper` is the paper's two stages at the paper's settings (`distill --settings paper`):
+ * --samples images made first, then --epochs epochs over them. It has no budget of its own, so
+ * --samples and --epochs are chosen to fill --budget; the run records the seconds it took, and
+ * its curve has a point per epoch (test accuracy after it).
+ *
+ *   node --import tsx bench/budget.ts --dataset mnist --config paper --budget 15m --samples 9000 --epochs 80 --workers 2
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/shared/duration.js';
-import type { JobResult, JobSpec } from '../src/shared/job.js';
+import type { JobResult, JobSpec, RoundPoint } from '../src/shared/job.js';
+import { groupDefaults } from '../src/shared/job-settings.js';
 import { RECOMMENDED_ROUNDS, startingMethodSettings } from '../src/shared/recommended.js';
 import { initBackend } from '../src/engine/backend/select.js';
 import { runJob } from '../src/engine/job/run-job.js';
@@ -75,6 +83,8 @@ const { values } = parseArgs({
     flip: { type: 'string' },
     fade: { type: 'string' },
     soften: { type: 'string' },
+    samples: { type: 'string' },
+    epochs: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
     tag: { type: 'string' },
     gather: { type: 'boolean', default: false },
@@ -97,6 +107,8 @@ interface Config {
   disagreement: number;
   studentSteps: number;
   learningRate: number;
+  /** The paper's two stages instead of rounds (sized by --samples and --epochs). */
+  twoStage?: true;
 }
 const FIRST = { disagreement: 30, studentSteps: 150, learningRate: 0.001 };
 const CONFIGS: Record<string, Config> = {
@@ -117,6 +129,14 @@ const CONFIGS: Record<string, Config> = {
     ...FIRST,
   },
   'noise-rounds': { method: 'noise', methodSettings: {}, ...FIRST, disagreement: 0 },
+  paper: {
+    method: 'soft-target',
+    methodSettings: {},
+    disagreement: 0,
+    studentSteps: 0,
+    learningRate: Number(groupDefaults('distill', 'two-stage').learningRate),
+    twoStage: true,
+  },
   real: {
     method: 'noise',
     methodSettings: {},
@@ -186,6 +206,10 @@ async function runOne(): Promise<void> {
   const roundImages = Number(values['round-images'] ?? KEYED_DEFAULTS.imagesPerRound);
   const workers = Number(values.workers);
   if (configName === 'real' && workers > 1) throw new Error('--config real runs in one process');
+  const twoStage = config.twoStage === true;
+  if (twoStage !== (values.samples !== undefined && values.epochs !== undefined)) {
+    throw new Error('--samples and --epochs go with --config paper (and it needs both)');
+  }
   if (values.shift !== undefined && !['stored', 'relabel'].includes(values.shift)) {
     throw new Error('--shift must be stored or relabel');
   }
@@ -198,6 +222,7 @@ async function runOne(): Promise<void> {
     ...(values.averaging !== undefined ? [`avg${values.averaging}`] : []),
     ...(workers > 1 ? [`workers${workers}`] : []),
     ...(values.pipelined ? ['pipelined'] : []),
+    ...(twoStage ? [`samples${values.samples}`, `epochs${values.epochs}`] : []),
     ...(values.lr !== undefined ? [`lr${values.lr}`] : []),
     ...(values.temperature !== undefined ? [`tau${values.temperature}`] : []),
     ...(values.shift !== undefined ? [`shift-${values.shift}`] : []),
@@ -217,43 +242,48 @@ async function runOne(): Promise<void> {
   const backend = await initBackend({});
   const runDir = path.join('runs', 'bench-budget', key);
   await fs.rm(runDir, { recursive: true, force: true });
+  const paperDistill = groupDefaults('distill', 'two-stage') as JobSpec['distill'];
   const spec: JobSpec = {
     teacher: dataset!.teacher,
     student: 'lenet5-half',
     method: config.method,
     methodSettings: { ...config.methodSettings, ...sets },
-    samples: 10,
-    shardSize: 1,
+    samples: twoStage ? Number(values.samples) : 10,
+    shardSize: twoStage ? Number(groupDefaults('job', 'two-stage').shardSize) : 1,
     holdout: 0,
-    distill: {
-      epochs: 1,
-      batchSize: RECOMMENDED_ROUNDS.batchSize,
-      learningRate: Number(values.lr ?? config.learningRate),
-      temperature: Number(values.temperature ?? KEYED_DEFAULTS.temperature),
-      augment: values.shift !== undefined,
-      relabel: values.shift === 'relabel',
-      mixup: Number(values.mixup ?? 0),
-      flip: Number(values.flip ?? 0),
-      fade: Number(values.fade ?? 0),
-      soften: Number(values.soften ?? 0),
-    },
+    distill: twoStage
+      ? { ...paperDistill, epochs: Number(values.epochs) }
+      : {
+          epochs: 1,
+          batchSize: RECOMMENDED_ROUNDS.batchSize,
+          learningRate: Number(values.lr ?? config.learningRate),
+          temperature: Number(values.temperature ?? KEYED_DEFAULTS.temperature),
+          augment: values.shift !== undefined,
+          relabel: values.shift === 'relabel',
+          mixup: Number(values.mixup ?? 0),
+          flip: Number(values.flip ?? 0),
+          fade: Number(values.fade ?? 0),
+          soften: Number(values.soften ?? 0),
+        },
     testData: dataset!.data,
     seed,
     workers,
     runDir,
-    rounds: {
-      budgetSeconds,
-      maxRounds: 0,
-      imagesPerRound: roundImages,
-      studentSteps: roundSteps,
-      disagreement,
-      disagreementTemperature: RECOMMENDED_ROUNDS.disagreementTemperature,
-      learningRateFloor: RECOMMENDED_ROUNDS.learningRateFloor,
-      restart: Number(values.restart ?? RECOMMENDED_ROUNDS.restart),
-      // Off unless given, so that earlier runs' keys still name the same settings.
-      averaging: Number(values.averaging ?? 0),
-      pipelined: values.pipelined ?? false,
-    },
+    rounds: twoStage
+      ? undefined
+      : {
+          budgetSeconds,
+          maxRounds: 0,
+          imagesPerRound: roundImages,
+          studentSteps: roundSteps,
+          disagreement,
+          disagreementTemperature: RECOMMENDED_ROUNDS.disagreementTemperature,
+          learningRateFloor: RECOMMENDED_ROUNDS.learningRateFloor,
+          restart: Number(values.restart ?? RECOMMENDED_ROUNDS.restart),
+          // Off unless given, so that earlier runs' keys still name the same settings.
+          averaging: Number(values.averaging ?? 0),
+          pipelined: values.pipelined ?? false,
+        },
   };
   console.log(`${key}: running for ${budgetSeconds} s on ${backend.name}`);
   const result = await runJob(spec, {
@@ -269,7 +299,8 @@ async function runOne(): Promise<void> {
     },
   });
   const evaluation = result.evaluation;
-  if (!evaluation || !result.rounds) throw new Error('the job did not evaluate its student');
+  if (!evaluation || !(result.rounds || twoStage)) throw new Error('the job did not evaluate its student');
+  const course = result.rounds ?? twoStageCourse(result);
   const run: BenchRun = {
     key,
     method: config.method,
@@ -277,11 +308,11 @@ async function runOne(): Promise<void> {
     budgetSeconds,
     seed,
     workers,
-    curve: result.rounds.curve.map((p) => ({ seconds: p.seconds, images: p.images, accuracy: p.metric })),
+    curve: course.curve.map((p) => ({ seconds: p.seconds, images: p.images, accuracy: p.metric })),
     finalAccuracy: evaluation.student.accuracy,
     teacherAccuracy: evaluation.teacher.accuracy,
-    rounds: result.rounds.count,
-    seconds: result.rounds.seconds,
+    rounds: course.count,
+    seconds: course.seconds,
     trainingSeconds: result.distillation.seconds,
     backend: result.backend,
     methodSettings: result.resolvedMethodSettings,
@@ -290,9 +321,27 @@ async function runOne(): Promise<void> {
   await fs.mkdir(RUNS_DIR, { recursive: true });
   await writeFileAtomic(file, JSON.stringify(run, null, 2) + '\n');
   console.log(
-    `${key}: ${(run.finalAccuracy * 100).toFixed(2)}% (teacher ${(run.teacherAccuracy * 100).toFixed(2)}%, ratio ${(run.finalAccuracy / run.teacherAccuracy).toFixed(3)}) after ${run.rounds} rounds, ${run.seconds.toFixed(0)} s (${(run.trainingSeconds ?? 0).toFixed(0)} s of student steps)`,
+    `${key}: ${(run.finalAccuracy * 100).toFixed(2)}% (teacher ${(run.teacherAccuracy * 100).toFixed(2)}%, ratio ${(run.finalAccuracy / run.teacherAccuracy).toFixed(3)}) after ${run.rounds} ${twoStage ? 'epochs' : 'rounds'}, ${run.seconds.toFixed(0)} s (${(run.trainingSeconds ?? 0).toFixed(0)} s of student steps)`,
   );
   await fs.rm(runDir, { recursive: true, force: true });
+}
+
+/**
+ * The two stages' course in the rounds' terms: a point after each epoch, at the synthesis seconds
+ * plus that share of the distillation's (the rounds' curve also counts their student's steps), and
+ * the epochs as its count.
+ */
+function twoStageCourse(result: JobResult): { count: number; seconds: number; curve: RoundPoint[] } {
+  const { synthesisSeconds } = result.transferSet;
+  const { seconds, metricPerEpoch, lossPerEpoch } = result.distillation;
+  const curve = metricPerEpoch.map((metric, epoch) => ({
+    round: epoch + 1,
+    seconds: synthesisSeconds + (seconds * (epoch + 1)) / metricPerEpoch.length,
+    images: result.spec.samples,
+    metric,
+    loss: lossPerEpoch[epoch] ?? 0,
+  }));
+  return { count: curve.length, seconds: synthesisSeconds + seconds, curve };
 }
 
 /**
