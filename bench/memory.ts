@@ -37,6 +37,8 @@ interface ProcessPeak {
   /** What the process is: the job's own process or one of its workers, by its command line. */
   role: string;
   peakMb: number;
+  /** When the peak was reached, in seconds after the start, and the job's last line of output then. */
+  peakAt?: { seconds: number; during: string };
 }
 interface Entry {
   budgetSeconds: number;
@@ -135,10 +137,19 @@ const child = spawn(process.execPath, args, {
   env: { ...process.env, DISTILL_STUDIO_FROM_SOURCE: cli === 'sources' ? '1' : '0' },
 });
 let output = '';
+// The line the job printed last (progress bars rewrite theirs after a carriage return).
+let lastLine = '';
 child.stdout.on('data', (chunk: Buffer) => {
   output += chunk.toString();
+  lastLine =
+    output
+      .split(/[\r\n]/)
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .at(-1) ?? lastLine;
   process.stdout.write(chunk);
 });
+const started = performance.now();
 const peaks = new Map<number, ProcessPeak>();
 const sample = (): void => {
   if (child.pid === undefined) return;
@@ -146,8 +157,11 @@ const sample = (): void => {
     const role = roleOf(pid);
     const kb = peakKb(pid);
     if (role === null || kb === null) continue;
+    const mb = Math.round(kb / 1024);
     const known = peaks.get(pid);
-    peaks.set(pid, { pid, role, peakMb: Math.max(known?.peakMb ?? 0, Math.round(kb / 1024)) });
+    if (known && known.peakMb >= mb) continue;
+    const seconds = Math.round((performance.now() - started) / 1000);
+    peaks.set(pid, { pid, role, peakMb: mb, peakAt: { seconds, during: lastLine } });
   }
 };
 const timer = setInterval(sample, 500);
@@ -174,4 +188,6 @@ await writeFileAtomic(
 );
 console.log('\npeak resident memory per process:');
 for (const p of entry.processes)
-  console.log(`  ${String(p.peakMb).padStart(5)} MB  ${p.role} (pid ${p.pid})`);
+  console.log(
+    `  ${String(p.peakMb).padStart(5)} MB  ${p.role} (pid ${p.pid}), reached at ${p.peakAt?.seconds ?? '?'} s: ${p.peakAt?.during ?? ''}`,
+  );

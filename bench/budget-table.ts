@@ -1,0 +1,88 @@
+/**
+ * The methods at equal wall time, as a Markdown table for the README and the notes: one row per
+ * method at today's defaults (the whole machine: two synthesis workers, pipelined), one column
+ * per budget, each cell the final test accuracy of every seed measured (and their mean), from
+ * bench/results/budget-<dataset>.json. A cell with no run says so.
+ *
+ *   node --import tsx bench/budget-table.ts --dataset mnist [--tag t9146]
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: { dataset: { type: 'string', default: 'mnist' }, tag: { type: 'string' } },
+});
+interface Run {
+  settings: string;
+  budgetSeconds: number;
+  seed: number;
+  finalAccuracy: number;
+  teacherAccuracy: number;
+  rounds: number;
+  seconds: number;
+}
+
+/** The round settings of today's defaults, as bench/budget.ts keys them (after the config's name). */
+const ROUNDS = 'images800,avg0.9995,workers2,pipelined,tau4,shift-relabel';
+const SOFT_TARGET = 'dark=500,coarse=4,pixelStats=400,sigma=0.5';
+const tag = values.tag ? `,${values.tag}` : '';
+/**
+ * A row: its runs' settings, and (the paper's two stages, sized by hand) the least share of the
+ * budget a run must have taken to count as filling it.
+ */
+const ROWS: { label: string; settings: RegExp; filled?: number }[] = [
+  {
+    label: 'soft-target in rounds, disagreement 30 (the default)',
+    // pool8: session 31's run with the pool's 8-bit images, tagged to tell it from the run before.
+    settings: new RegExp(`^${escape(`recommended,${ROUNDS},${SOFT_TARGET}${tag}`)}(,pool8)?$`),
+  },
+  {
+    label: 'soft-target in rounds, no disagreement term',
+    settings: exactly(`recommended,js0,${ROUNDS},${SOFT_TARGET}${tag}`),
+  },
+  { label: 'zskd in rounds', settings: exactly(`zskd-recommended,${ROUNDS}${tag}`) },
+  { label: 'noise in rounds', settings: exactly(`noise-recommended,${ROUNDS}${tag}`) },
+  {
+    label: "the paper's two stages (its settings; images x epochs sized to the budget)",
+    settings: new RegExp(`^paper,workers2,samples\\d+,epochs\\d+${escape(tag)}$`),
+    filled: 0.8,
+  },
+];
+
+const file = `bench/results/budget-${values.dataset}.json`;
+const data = JSON.parse(readFileSync(file, 'utf8')) as { teacherAccuracy: number; runs: Run[] };
+const budgets = [...new Set(data.runs.map((r) => r.budgetSeconds))]
+  .filter((b) => b >= 300)
+  .sort((a, b) => a - b);
+const percent = (a: number): string => `${(a * 100).toFixed(2)}%`;
+
+const lines = [
+  `| method (teacher ${percent(data.teacherAccuracy)}) | ${budgets.map((b) => `${b / 60} min`).join(' | ')} |`,
+  `| --- | ${budgets.map(() => '---').join(' | ')} |`,
+];
+for (const row of ROWS) {
+  const cells = budgets.map((budget) => {
+    const runs = data.runs
+      .filter((r) => r.budgetSeconds === budget && row.settings.test(r.settings))
+      .filter((r) => r.seconds >= (row.filled ?? 0) * budget)
+      .sort((a, b) => a.seed - b.seed);
+    if (runs.length === 0) return 'not run';
+    const each = runs.map(
+      (r) => `${percent(r.finalAccuracy)} (seed ${r.seed}, ${r.rounds}, ${Math.round(r.seconds)} s)`,
+    );
+    if (runs.length === 1) return each[0]!;
+    const mean = runs.reduce((s, r) => s + r.finalAccuracy, 0) / runs.length;
+    return `mean ${percent(mean)}: ${each.join(', ')}`;
+  });
+  lines.push(`| ${row.label} | ${cells.join(' | ')} |`);
+}
+console.log(lines.join('\n'));
+console.log('\n(seed, rounds or epochs, seconds taken)');
+
+function exactly(settings: string): RegExp {
+  return new RegExp(`^${escape(settings)}$`);
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
