@@ -64,6 +64,25 @@ export interface SimdKernels {
     pt: number,
     pl: number,
   ): void;
+  /**
+   * dw of a stride-1-across, unpadded convolution, channels last (x, dy untransposed). Returns 0,
+   * doing nothing, unless cout is a multiple of 4 and every window lies inside the image.
+   */
+  conv2d_filter_grad_nhwc(
+    x: number,
+    dy: number,
+    dw: number,
+    batch: number,
+    h: number,
+    wd: number,
+    cin: number,
+    kh: number,
+    kw: number,
+    cout: number,
+    oh: number,
+    ow: number,
+    sh: number,
+  ): number;
   pad_images(
     x: number,
     out: number,

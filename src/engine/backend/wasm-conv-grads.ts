@@ -62,8 +62,9 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
   const bottom = Math.max(0, (outHeight - 1) * strideH + filterHeight - inHeight - top);
   const right = Math.max(0, (outWidth - 1) * strideW + filterWidth - inWidth - left);
   const simd = simdKernelsFor(backend);
-  if (simd && isHeapBackend(backend) && prefersRowDots(info) && strideW === 1 && x.dtype === 'float32') {
-    return simdFilterGrad(simd, backend, x, dy, info);
+  if (simd && isHeapBackend(backend) && strideW === 1 && x.dtype === 'float32') {
+    if (prefersRowDots(info)) return simdFilterGrad(simd, backend, x, dy, info);
+    if (prefersChannelVectors(info, bottom, right)) return simdFilterGradNhwc(simd, backend, x, dy, info);
   }
 
   return withScratch(backend, tf.Conv2DBackpropFilter, (scratch) => {
@@ -130,6 +131,42 @@ function simdFilterGrad(
     );
     return dw;
   });
+}
+
+/**
+ * dW in kernels.c with x and dy as they are (channels last), vectorised over output channels:
+ * no transposes, and each image stays in cache while every weight passes over it.
+ */
+function simdFilterGradNhwc(
+  simd: SimdKernels,
+  backend: HeapBackend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { filterHeight, filterWidth, strideHeight } = info;
+  const dw = backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
+  const done = simd.conv2d_filter_grad_nhwc(
+    pointer(backend, x),
+    pointer(backend, dy),
+    pointer(backend, dw),
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    filterHeight,
+    filterWidth,
+    outChannels,
+    outHeight,
+    outWidth,
+    strideHeight,
+  );
+  if (!done) {
+    backend.disposeData(dw.dataId);
+    throw new Error(`${tf.Conv2DBackpropFilter}: kernels.c refused a shape prefersChannelVectors chose`);
+  }
+  return dw;
 }
 
 /**
@@ -200,6 +237,16 @@ export function fastConv2DBackpropInput(native: KernelFunc): KernelFunc {
  */
 function prefersRowDots(info: tf.backend_util.Conv2DInfo): boolean {
   return info.inChannels === 1;
+}
+
+/**
+ * Where kernels.c's channels-last filter gradient (one broadcast pixel times a vector of output
+ * channels) beats the XNNPACK route: several input channels, output channels a multiple of 4,
+ * no padding (every window inside the image).
+ */
+function prefersChannelVectors(info: tf.backend_util.Conv2DInfo, bottom: number, right: number): boolean {
+  const { top, left } = info.padInfo;
+  return info.inChannels > 1 && info.outChannels % 4 === 0 && top + left + bottom + right === 0;
 }
 
 /**

@@ -37,6 +37,7 @@ const EXPORTS: (keyof SimdKernels)[] = [
   'conv2d_dot',
   'conv2d_c1',
   'conv2d_filter_grad_t',
+  'conv2d_filter_grad_nhwc',
   'max_pool_grad',
   'pad_images',
   'binary_periodic',

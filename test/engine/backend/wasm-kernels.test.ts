@@ -81,10 +81,17 @@ describe.each([
       inC: number;
       outC: number;
       kernel: number;
-      stride: number;
+      stride: number | [number, number];
       pad: Pad;
     }[] = [
       { batch: 2, size: [32, 32], inC: 1, outC: 6, kernel: 5, stride: 1, pad: 'valid' },
+      // kernels.c's channels-last path (output channels a multiple of 4, no padding, stride 1
+      // across): 8 channels a vector pair, 12 in vectors of 4, a filter wider than five columns,
+      // a row stride with a row no window reaches.
+      { batch: 3, size: [14, 14], inC: 6, outC: 16, kernel: 5, stride: 1, pad: 'valid' },
+      { batch: 2, size: [9, 11], inC: 4, outC: 12, kernel: 3, stride: 1, pad: 'valid' },
+      { batch: 2, size: [10, 12], inC: 2, outC: 4, kernel: 7, stride: 1, pad: 'valid' },
+      { batch: 2, size: [10, 9], inC: 3, outC: 8, kernel: 3, stride: [2, 1], pad: 'valid' },
       { batch: 3, size: [14, 14], inC: 3, outC: 8, kernel: 5, stride: 1, pad: 'valid' },
       { batch: 3, size: [13, 11], inC: 3, outC: 8, kernel: 3, stride: 2, pad: 'same' },
       { batch: 4, size: [14, 15], inC: 6, outC: 16, kernel: 5, stride: 2, pad: 'valid' },

@@ -269,6 +269,97 @@ void conv2d_filter_grad_t(const float *xt, const float *dyt, float *dw, int batc
         }
 }
 
+// The filter gradient of a 2-D convolution with stride 1 across and no padding,
+// channels last and untransposed, for output channel counts that are a
+// multiple of 4: each weight vector dw[p, q, ci, co..co+3] is a sum, over
+// every image and output position, of the scalar x[b, oy*sh + p, ox + q, ci]
+// times the vector dy[b, oy, ox, co..co+3]. One load of dy (8 channels when
+// the count allows) serves up to five filter columns, each of which adds one
+// broadcast scalar of x times it. Image by image, so that both the image and
+// its dy stay in the nearest cache while every weight block passes over them.
+#define FG_COL(q)                                                                  \
+  if (nq_ > q) {                                                                   \
+    const v128_t s = wasm_v128_load32_splat(xr + (q) * cin);                       \
+    a##q##0 = wasm_f32x4_add(a##q##0, wasm_f32x4_mul(s, g0));                      \
+    if (v_ > 1) a##q##1 = wasm_f32x4_add(a##q##1, wasm_f32x4_mul(s, g1));           \
+  }
+#define FG_LOAD(q)                                                                 \
+  if (nq_ > q) {                                                                   \
+    a##q##0 = wasm_v128_load(d + (q) * next);                                      \
+    if (v_ > 1) a##q##1 = wasm_v128_load(d + (q) * next + 4);                       \
+  }
+#define FG_STORE(q)                                                                \
+  if (nq_ > q) {                                                                   \
+    wasm_v128_store(d + (q) * next, a##q##0);                                      \
+    if (v_ > 1) wasm_v128_store(d + (q) * next + 4, a##q##1);                      \
+  }
+#define FILTER_GRAD_BLOCK(NQ, V)                                                   \
+  static void fg_block_##NQ##_##V(const float *xb, const float *dyb, float *d,     \
+                                  int wd, int cin, int cout, int oh, int ow,       \
+                                  int sh, long next) {                             \
+    const int nq_ = NQ, v_ = V;                                                    \
+    v128_t a00, a01, a10, a11, a20, a21, a30, a31, a40, a41;                       \
+    a00 = a01 = a10 = a11 = a20 = a21 = a30 = a31 = a40 = a41 = wasm_f32x4_splat(0.f); \
+    FG_LOAD(0) FG_LOAD(1) FG_LOAD(2) FG_LOAD(3) FG_LOAD(4)                         \
+    for (int oy = 0; oy < oh; oy++) {                                              \
+      const float *xr = xb + (long)oy * sh * wd * cin;                             \
+      const float *g = dyb + (long)oy * ow * cout;                                 \
+      for (int ox = 0; ox < ow; ox++, xr += cin, g += cout) {                      \
+        const v128_t g0 = wasm_v128_load(g);                                       \
+        const v128_t g1 = v_ > 1 ? wasm_v128_load(g + 4) : g0;                     \
+        FG_COL(0) FG_COL(1) FG_COL(2) FG_COL(3) FG_COL(4)                          \
+      }                                                                            \
+    }                                                                              \
+    FG_STORE(0) FG_STORE(1) FG_STORE(2) FG_STORE(3) FG_STORE(4)                    \
+  }
+FILTER_GRAD_BLOCK(1, 1)
+FILTER_GRAD_BLOCK(2, 1)
+FILTER_GRAD_BLOCK(3, 1)
+FILTER_GRAD_BLOCK(4, 1)
+FILTER_GRAD_BLOCK(5, 1)
+FILTER_GRAD_BLOCK(1, 2)
+FILTER_GRAD_BLOCK(2, 2)
+FILTER_GRAD_BLOCK(3, 2)
+FILTER_GRAD_BLOCK(4, 2)
+FILTER_GRAD_BLOCK(5, 2)
+
+// Returns 0 (and does nothing) unless cout is a multiple of 4 and every
+// window lies inside the image (no padding).
+EXPORT(conv2d_filter_grad_nhwc)
+int conv2d_filter_grad_nhwc(const float *x, const float *dy, float *dw, int batch, int h, int wd,
+                            int cin, int kh, int kw, int cout, int oh, int ow, int sh) {
+  if (cout % 4 != 0 || (oh - 1) * sh + kh > h || ow - 1 + kw > wd) return 0;
+  const int v = cout % 8 == 0 ? 2 : 1;
+  const long next = (long)cin * cout; // from one filter column to the next
+  for (long i = 0; i < (long)kh * kw * next; i++) dw[i] = 0.f;
+  for (int b = 0; b < batch; b++) {
+    const float *dyb = dy + (long)b * oh * ow * cout;
+    for (int p = 0; p < kh; p++)
+      for (int ci = 0; ci < cin; ci++)
+        for (int q0 = 0; q0 < kw; q0 += 5) {
+          const int nq = min_i(5, kw - q0);
+          const float *xb = x + (((long)b * h + p) * wd + q0) * cin + ci;
+          for (int co = 0; co < cout; co += 4 * v) {
+            float *d = dw + ((long)(p * kw + q0) * cin + ci) * cout + co;
+            const float *g = dyb + co;
+            switch (nq * 2 + v - 1) {
+              case 2: fg_block_1_1(xb, g, d, wd, cin, cout, oh, ow, sh, next); break;
+              case 4: fg_block_2_1(xb, g, d, wd, cin, cout, oh, ow, sh, next); break;
+              case 6: fg_block_3_1(xb, g, d, wd, cin, cout, oh, ow, sh, next); break;
+              case 8: fg_block_4_1(xb, g, d, wd, cin, cout, oh, ow, sh, next); break;
+              case 10: fg_block_5_1(xb, g, d, wd, cin, cout, oh, ow, sh, next); break;
+              case 3: fg_block_1_2(xb, g, d, wd, cin, cout, oh, ow, sh, next); break;
+              case 5: fg_block_2_2(xb, g, d, wd, cin, cout, oh, ow, sh, next); break;
+              case 7: fg_block_3_2(xb, g, d, wd, cin, cout, oh, ow, sh, next); break;
+              case 9: fg_block_4_2(xb, g, d, wd, cin, cout, oh, ow, sh, next); break;
+              default: fg_block_5_2(xb, g, d, wd, cin, cout, oh, ow, sh, next); break;
+            }
+          }
+        }
+  }
+  return 1;
+}
+
 // MaxPoolGrad: each output gradient goes to the first largest input of its
 // window, scanning rows top to bottom and each row left to right (as the
 // TensorFlow.js cpu backend picks it; an input must exceed -inf, so NaN and
