@@ -211,8 +211,12 @@ describe.each([
       { size: [28, 28], channels: 6, window: 2, stride: 2, pad: 'valid' },
       { size: [10, 10], channels: 16, window: 2, stride: 2, pad: 'valid' },
       { size: [9, 6], channels: 4, window: 3, stride: 3, pad: 'valid' },
-      // Fewer than 4 channels: one at a time (2x2 windows unrolled).
+      // 2 or 3 channels in 2x2 windows: a window's channels in one vector, the last of each row
+      // scalar (LeNet-5-half's first pooling); other windows of fewer than 4 channels one at a time.
       { size: [28, 28], channels: 3, window: 2, stride: 2, pad: 'valid' },
+      { size: [6, 10], channels: 2, window: 2, stride: 2, pad: 'valid' },
+      { size: [7, 9], channels: 3, window: 2, stride: 2, pad: 'valid' },
+      { size: [4, 2], channels: 3, window: 2, stride: 2, pad: 'valid' },
       { size: [9, 6], channels: 2, window: 3, stride: 3, pad: 'valid' },
       // The same, with a last row and column no window covers (their gradient is zero).
       { size: [7, 9], channels: 5, window: 2, stride: 2, pad: 'valid' },
@@ -252,6 +256,28 @@ describe.each([
         await expectSameOnBothBackends(() => {
           const x = tf.tensor4d(values, [2, 4, 4, channels]);
           const dy = tf.tensor4d(normals(10, 2 * 2 * 2 * channels), [2, 2, 2, channels]);
+          return [
+            tf.grad((input: tf.Tensor) =>
+              tf.sum(tf.mul(tf.maxPool(input as tf.Tensor4D, 2, 2, 'valid'), dy)),
+            )(x),
+          ];
+        }, 1e-7);
+      },
+    );
+
+    it.each([1, 2, 3, 4, 5, 6])(
+      'picks the same winner as cpu among ties in every order, NaN and -inf, %i channels',
+      async (channels) => {
+        // Inputs from {0, 1, 2}, so that windows tie in every pattern, with some NaN and -inf.
+        const rng = new Rng(channels);
+        const shape: [number, number, number, number] = [2, 8, 10, channels];
+        const values = Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => {
+          const u = rng.next();
+          return u < 0.05 ? Number.NaN : u < 0.1 ? -Infinity : Math.floor(rng.next() * 3);
+        });
+        await expectSameOnBothBackends(() => {
+          const x = tf.tensor4d(values, shape);
+          const dy = tf.tensor4d(normals(11, 2 * 4 * 5 * channels), [2, 4, 5, channels]);
           return [
             tf.grad((input: tf.Tensor) =>
               tf.sum(tf.mul(tf.maxPool(input as tf.Tensor4D, 2, 2, 'valid'), dy)),

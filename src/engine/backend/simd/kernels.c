@@ -372,6 +372,71 @@ int conv2d_filter_grad_nhwc(const float *x, const float *dy, float *dw, int batc
 // at once in SIMD; channel counts not a multiple of 4 end with an overlapping
 // group of 4 (same values written twice). Other windows take the general
 // path, which zeroes dx and adds each gradient to its winner.
+// One 2x2 window's gradient in scalar code, channels d of its top-left input
+// at xa (row: floats per image row; c: channels): the first largest input
+// above -inf, scanning a, b (top row) then c, d (bottom row), takes gv.
+static inline void pool_grad_2x2_one(const float *xa, float *da, float gv, int row, int c) {
+  const float a = xa[0], b2 = xa[c], c2 = xa[row], d2 = xa[row + c];
+  const int ga = a > -__builtin_inff();
+  float best = ga ? a : -__builtin_inff();
+  const int gb = b2 > best;
+  best = gb ? b2 : best;
+  const int gc = c2 > best;
+  best = gc ? c2 : best;
+  const int gd = d2 > best;
+  da[row + c] = gd ? gv : 0.f;
+  da[row] = gc && !gd ? gv : 0.f;
+  da[c] = gb && !gc && !gd ? gv : 0.f;
+  da[0] = ga && !gb && !gc && !gd ? gv : 0.f;
+}
+
+// 2x2 windows tiling images of 2 or 3 channels (a small conv net's pooling),
+// every channel of a window in one vector: lane d compares the window's four
+// inputs of channel d, loaded from the four places the window starts (lanes
+// past c read the next inputs; their results are overwritten). The winner is
+// as the scalar scan picks it: in each column the top unless the bottom is
+// larger (inputs not above -inf count as -inf, NaN included), then the right
+// column when its best is larger, or equal with its winner in the top row and
+// the left's in the bottom. Windows go left to right, so each store's spare
+// lanes land on the next window's places before that window writes them;
+// the last window of each row, whose spare lanes would leave the row, is
+// scalar.
+static void max_pool_grad_2x2_small(const float *x, const float *dy, float *dx, int batch, int h,
+                                    int wd, int c, int oh, int ow) {
+  const int row = wd * c;
+  const v128_t none = wasm_f32x4_splat(-__builtin_inff());
+  for (int b = 0; b < batch; b++)
+    for (int oy = 0; oy < oh; oy++) {
+      const long top = ((long)b * h + (long)oy * 2) * row;
+      const float *g = dy + ((long)b * oh + oy) * ow * c;
+      int ox = 0;
+      for (; ox + 1 < ow; ox++) {
+        const long at = top + (long)ox * 2 * c;
+        v128_t ka = wasm_v128_load(x + at), kb = wasm_v128_load(x + at + c);
+        v128_t kc = wasm_v128_load(x + at + row), kd = wasm_v128_load(x + at + row + c);
+        ka = wasm_v128_bitselect(ka, none, wasm_f32x4_gt(ka, none));
+        kb = wasm_v128_bitselect(kb, none, wasm_f32x4_gt(kb, none));
+        kc = wasm_v128_bitselect(kc, none, wasm_f32x4_gt(kc, none));
+        kd = wasm_v128_bitselect(kd, none, wasm_f32x4_gt(kd, none));
+        const v128_t leftLow = wasm_f32x4_gt(kc, ka), rightLow = wasm_f32x4_gt(kd, kb);
+        const v128_t ml = wasm_v128_bitselect(kc, ka, leftLow);
+        const v128_t mr = wasm_v128_bitselect(kd, kb, rightLow);
+        const v128_t right = wasm_v128_or(
+            wasm_f32x4_gt(mr, ml),
+            wasm_v128_and(wasm_f32x4_eq(mr, ml), wasm_v128_andnot(leftLow, rightLow)));
+        const v128_t best = wasm_v128_bitselect(mr, ml, right);
+        const v128_t gv = wasm_v128_and(wasm_v128_load(g + (long)ox * c), wasm_f32x4_gt(best, none));
+        const v128_t gl = wasm_v128_andnot(gv, right), gr = wasm_v128_and(gv, right);
+        wasm_v128_store(dx + at, wasm_v128_andnot(gl, leftLow));
+        wasm_v128_store(dx + at + c, wasm_v128_andnot(gr, rightLow));
+        wasm_v128_store(dx + at + row, wasm_v128_and(gl, leftLow));
+        wasm_v128_store(dx + at + row + c, wasm_v128_and(gr, rightLow));
+      }
+      const long at = top + (long)ox * 2 * c;
+      for (int d = 0; d < c; d++) pool_grad_2x2_one(x + at + d, dx + at + d, g[ox * c + d], row, c);
+    }
+}
+
 EXPORT(max_pool_grad)
 void max_pool_grad(const float *x, const float *dy, float *dx, int batch, int h, int wd, int c,
                    int oh, int ow, int fh, int fw, int sh, int sw, int pt, int pl) {
@@ -380,6 +445,10 @@ void max_pool_grad(const float *x, const float *dy, float *dx, int batch, int h,
   if (!tiles || oh * fh != h || ow * fw != wd) {
     const long size = (long)batch * h * row;
     for (long i = 0; i < size; i++) dx[i] = 0.f;
+  }
+  if (tiles && fh == 2 && fw == 2 && (c == 2 || c == 3) && ow > 1) {
+    max_pool_grad_2x2_small(x, dy, dx, batch, h, wd, c, oh, ow);
+    return;
   }
   if (tiles) {
     const v128_t none = wasm_f32x4_splat(-__builtin_inff());
@@ -390,23 +459,7 @@ void max_pool_grad(const float *x, const float *dy, float *dx, int batch, int h,
           const float *g = dy + (((long)b * oh + oy) * ow + ox) * c;
           if (c < 4 && fh == 2 && fw == 2) {
             // 2x2 windows, unrolled.
-            for (int d = 0; d < c; d++) {
-              const float *xa = x + base + d;
-              float *da = dx + base + d;
-              const float a = xa[0], b2 = xa[c], c2 = xa[row], d2 = xa[row + c];
-              const int ga = a > -__builtin_inff();
-              float best = ga ? a : -__builtin_inff();
-              const int gb = b2 > best;
-              best = gb ? b2 : best;
-              const int gc = c2 > best;
-              best = gc ? c2 : best;
-              const int gd = d2 > best;
-              const float gv = g[d];
-              da[row + c] = gd ? gv : 0.f;
-              da[row] = gc && !gd ? gv : 0.f;
-              da[c] = gb && !gc && !gd ? gv : 0.f;
-              da[0] = ga && !gb && !gc && !gd ? gv : 0.f;
-            }
+            for (int d = 0; d < c; d++) pool_grad_2x2_one(x + base + d, dx + base + d, g[d], row, c);
             continue;
           }
           if (c < 4) {
