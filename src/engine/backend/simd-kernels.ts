@@ -83,6 +83,17 @@ export interface SimdKernels {
     ow: number,
     sh: number,
   ): number;
+  shift_images(
+    x: number,
+    out: number,
+    batch: number,
+    h: number,
+    wd: number,
+    c: number,
+    dy: number,
+    dx: number,
+    fill: number,
+  ): void;
   pad_images(
     x: number,
     out: number,

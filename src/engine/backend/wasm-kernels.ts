@@ -8,6 +8,7 @@ import { depthwiseConv2dBackpropInput } from './wasm-depthwise-grads.js';
 import { fastBatchMatMul, unsortedSegmentSum } from './wasm-matmul.js';
 import { fastMaxPoolGrad } from './wasm-pool-grads.js';
 import { registerWasmReluGrad } from './wasm-relu-grad.js';
+import { registerWasmShift } from './wasm-shift.js';
 import { WASM, wasmKernel } from './wasm-kernel-util.js';
 
 /**
@@ -43,9 +44,11 @@ import { WASM, wasmKernel } from './wasm-kernel-util.js';
  * - Identity, which copied its input: it now shares the input's data (as
  *   the cpu backend's does). The gradient tape clones every tensor it saves
  *   for the backward pass: 48 clones per student step.
- * And two of our own: DistillStudioAdam, a whole Adam step for one variable
- * (wasm-adam.ts), which ScheduledAdam uses in place of 14 operations, and
- * DistillStudioReluGrad, relu's gradient in one pass (wasm-relu-grad.ts).
+ * And three of our own: DistillStudioAdam, a whole Adam step for one variable
+ * (wasm-adam.ts), which ScheduledAdam uses in place of 14 operations,
+ * DistillStudioReluGrad, relu's gradient in one pass (wasm-relu-grad.ts), and
+ * DistillStudioShift, images moved by whole pixels (wasm-shift.ts), which the
+ * synthesis jitter uses in place of a one-hot convolution.
  *
  * Where the time went, and what each change bought, is measured kernel by
  * kernel in bench/profile-kernels.ts. Several of these run in our own
@@ -135,4 +138,5 @@ export function registerWasmTrainingKernels(): void {
   replace(tf.Identity, sharedIdentity);
   registerWasmAdamKernel();
   registerWasmReluGrad();
+  registerWasmShift();
 }

@@ -1,3 +1,4 @@
+import { shiftOnWasm } from '../backend/wasm-shift.js';
 import { tf } from '../tf.js';
 import { Rng } from '../util/rng.js';
 import type { Classifier } from '../models/classifier.js';
@@ -190,8 +191,11 @@ export function jitterer(
   const size = 2 * Math.max(0, jitter) + 1;
   const c = space.inputShape[2];
   const shift = (x: tf.Tensor4D, dy: number, dx: number): tf.Tensor4D => {
-    // out[i, j] = x[i + dy - jitter, j + dx - jitter], or fill outside the image: a convolution
-    // with a one-hot kernel over (x - fill) with zero padding (fast, unlike pad and slice).
+    // out[i, j] = x[i + dy - jitter, j + dx - jitter], or fill outside the image: one copy on
+    // wasm with kernels.c, elsewhere a convolution with a one-hot kernel over (x - fill) with
+    // zero padding (fast, unlike pad and slice).
+    const copied = shiftOnWasm(x, dy - jitter, dx - jitter, fill);
+    if (copied) return copied;
     const values = new Float32Array(size * size * c * c);
     for (let ch = 0; ch < c; ch++) values[(dy * size + dx) * c * c + ch * c + ch] = 1;
     const kernel = tf.tensor4d(values, [size, size, c, c]);

@@ -40,6 +40,7 @@ const EXPORTS: (keyof SimdKernels)[] = [
   'conv2d_filter_grad_nhwc',
   'max_pool_grad',
   'pad_images',
+  'shift_images',
   'binary_periodic',
   'sum_rows',
   'relu_grad',

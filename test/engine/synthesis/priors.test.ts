@@ -1,5 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { initBackend } from '../../../src/engine/backend/select.js';
+import { SIMD_KERNELS_ENV, simdKernelsFor } from '../../../src/engine/backend/simd-kernels.js';
 import {
   blurImages,
   darkDecision,
@@ -81,11 +82,20 @@ describe('image priors', () => {
     x.dispose();
   });
 
-  for (const [channels, fill] of [
-    [1, 0],
-    [3, -0.42],
+  // With kernels.c the shift is one copy (wasm-shift.ts); without it, a one-hot convolution.
+  for (const [channels, fill, simd] of [
+    [1, 0, true],
+    [3, -0.42, true],
+    [1, 0, false],
+    [3, -0.42, false],
   ] as const) {
-    it(`jitter shifts by the seeded offsets and fills with black (${channels} channels, fill ${fill})`, async () => {
+    it(`jitter shifts by the seeded offsets and fills with black (${channels} channels, fill ${fill}, ${simd ? 'with' : 'without'} kernels.c)`, async () => {
+      if (simd) delete process.env[SIMD_KERNELS_ENV];
+      else process.env[SIMD_KERNELS_ENV] = '0';
+      onTestFinished(() => {
+        delete process.env[SIMD_KERNELS_ENV];
+      });
+      expect(simdKernelsFor(tf.backend()) !== undefined).toBe(simd);
       const before = tf.memory().numTensors;
       const jitter = 2;
       const space = {

@@ -552,6 +552,31 @@ void pad_images(const float *x, float *out, int batch, int h, int wd, int c, int
   }
 }
 
+// Images moved by (dy, dx) pixels: out[b, i, j, :] = x[b, i + dy, j + dx, :]
+// where that pixel lies inside the image, else fill. Its gradient is the
+// opposite move filled with 0.
+EXPORT(shift_images)
+void shift_images(const float *x, float *out, int batch, int h, int wd, int c, int dy, int dx,
+                  float fill) {
+  const int row = wd * c;
+  const int j0 = max_i(0, -dx), j1 = min_i(wd, wd - dx); // output columns with a source
+  for (int b = 0; b < batch; b++)
+    for (int i = 0; i < h; i++) {
+      float *o = out + ((long)b * h + i) * row;
+      const int from = i + dy;
+      if (from < 0 || from >= h || j1 <= j0) {
+        for (int k = 0; k < row; k++) o[k] = fill;
+        continue;
+      }
+      const float *src = x + ((long)b * h + from) * row + (long)(j0 + dx) * c;
+      for (int k = 0; k < j0 * c; k++) o[k] = fill;
+      float *mid = o + j0 * c;
+      const int n = (j1 - j0) * c;
+      for (int k = 0; k < n; k++) mid[k] = src[k];
+      for (int k = j1 * c; k < row; k++) o[k] = fill;
+    }
+}
+
 // out[i] = x[i] op pattern[i % period] over n floats (or pattern op x where
 // swap is set, for sub): an element-wise op with one operand broadcast, such
 // as a layer's bias (c channels) or one image's mask over a batch. pattern is
