@@ -9,6 +9,7 @@ import { fastBatchMatMul, unsortedSegmentSum } from './wasm-matmul.js';
 import { fastMaxPoolGrad } from './wasm-pool-grads.js';
 import { registerWasmReluGrad } from './wasm-relu-grad.js';
 import { registerWasmShift } from './wasm-shift.js';
+import { registerReductionGradients } from './reduction-grads.js';
 import { WASM, wasmKernel } from './wasm-kernel-util.js';
 
 /**
@@ -48,7 +49,9 @@ import { WASM, wasmKernel } from './wasm-kernel-util.js';
  * (wasm-adam.ts), which ScheduledAdam uses in place of 14 operations,
  * DistillStudioReluGrad, relu's gradient in one pass (wasm-relu-grad.ts), and
  * DistillStudioShift, images moved by whole pixels (wasm-shift.ts), which the
- * synthesis jitter uses in place of a one-hot convolution.
+ * synthesis jitter uses in place of a one-hot convolution. The gradients of Sum
+ * and Mean are replaced too (reduction-grads.ts): tfjs builds an array of ones
+ * in JavaScript at every backward pass.
  *
  * Where the time went, and what each change bought, is measured kernel by
  * kernel in bench/profile-kernels.ts. Several of these run in our own
@@ -139,4 +142,5 @@ export function registerWasmTrainingKernels(): void {
   registerWasmAdamKernel();
   registerWasmReluGrad();
   registerWasmShift();
+  registerReductionGradients();
 }

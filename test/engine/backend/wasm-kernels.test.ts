@@ -613,6 +613,28 @@ describe.each([
     });
   });
 
+  describe('the gradients of sum and mean on wasm (dy broadcast, no array of ones)', () => {
+    it.each([
+      { shape: [5, 7, 3, 2], axis: undefined, keepDims: false },
+      { shape: [5, 7, 3, 2], axis: [2, 0, 1], keepDims: true },
+      { shape: [5, 7, 3, 2], axis: [1, 2], keepDims: false },
+      { shape: [9, 5], axis: 0, keepDims: false },
+      { shape: [2, 3], axis: -1, keepDims: true },
+      { shape: [4, 6], axis: [-2, 1], keepDims: false },
+    ])('match cpu: $shape over $axis, keepDims $keepDims', async ({ shape, axis, keepDims }) => {
+      const values = normals(22, tf.util.sizeFromShape(shape));
+      await expectSameOnBothBackends(() => {
+        const x = tf.tensor(values, shape);
+        const reduced = tf.sum(x, axis, keepDims);
+        // A weight per reduced value, so that dy differs from place to place.
+        const weights = tf.tensor(normals(23, reduced.size), reduced.shape);
+        const viaSum = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.sum(v, axis, keepDims), weights)))(x);
+        const viaMean = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.mean(v, axis, keepDims), weights)))(x);
+        return [viaSum, viaMean];
+      }, 1e-6);
+    });
+  });
+
   describe('the gradient of relu on wasm (one pass)', () => {
     it('matches cpu, zeros and negatives included, for every length of the last vector', async () => {
       for (const size of [1, 4, 7, 64 * 9 + 3]) {
