@@ -27,15 +27,25 @@ function shiftImage(
   fill: readonly number[],
 ): void {
   const [h, w, c] = shape;
+  const row = w * c;
+  // Columns x0..x1-1 of each row have a source (x - dx inside the image); the rest is fill.
+  const x0 = Math.max(0, dx);
+  const x1 = Math.min(w, w + dx);
+  const fillRange = (start: number, end: number): void => {
+    for (let i = start; i < end; i++) out[i] = fill[(i - to) % c] ?? 0;
+  };
   for (let y = 0; y < h; y++) {
     const sy = y - dy;
-    for (let x = 0; x < w; x++) {
-      const sx = x - dx;
-      const inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
-      const src = from + (sy * w + sx) * c;
-      const dst = to + (y * w + x) * c;
-      for (let k = 0; k < c; k++) out[dst + k] = inside ? (inputs[src + k] ?? 0) : (fill[k] ?? 0);
+    const dst = to + y * row;
+    if (sy < 0 || sy >= h || x1 <= x0) {
+      fillRange(dst, dst + row);
+      continue;
     }
+    fillRange(dst, dst + x0 * c);
+    const src = from + (sy * w + x0 - dx) * c;
+    const n = (x1 - x0) * c;
+    for (let i = 0; i < n; i++) out[dst + x0 * c + i] = inputs[src + i] ?? 0;
+    fillRange(dst + x1 * c, dst + row);
   }
 }
 

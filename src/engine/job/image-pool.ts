@@ -154,7 +154,13 @@ export class ImagePool implements HeldSet {
         throw new Error(`ImagePool: image ${image} asked for, ${this.count} held`);
       }
       const from = image * size;
-      for (let p = 0; p < size; p++) out[b * size + p] = levels[p % c]![pixels[from + p]!]!;
+      const to = b * size;
+      if (c === 1) {
+        const level = levels[0]!;
+        for (let p = 0; p < size; p++) out[to + p] = level[pixels[from + p]!]!;
+      } else {
+        for (let p = 0; p < size; p++) out[to + p] = levels[p % c]![pixels[from + p]!]!;
+      }
     }
     return out;
   }

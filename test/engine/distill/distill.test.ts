@@ -6,7 +6,13 @@ import type { DistillSettings } from '../../../src/shared/job.js';
 import type { ModelCard } from '../../../src/shared/model-card.js';
 import { initBackend } from '../../../src/engine/backend/select.js';
 import { distill } from '../../../src/engine/distill/distill.js';
-import { blendBatch, fadeBatch, shiftedBatch } from '../../../src/engine/distill/batch-transforms.js';
+import {
+  blendBatch,
+  everyShift,
+  fadeBatch,
+  shiftCount,
+  shiftedBatch,
+} from '../../../src/engine/distill/batch-transforms.js';
 import { buildPreset } from '../../../src/engine/models/presets.js';
 import type { InputSpace } from '../../../src/engine/synthesis/init.js';
 import { tf } from '../../../src/engine/tf.js';
@@ -96,6 +102,33 @@ describe('shiftedBatch', () => {
     expect(Math.abs(y - 2)).toBeLessThanOrEqual(1);
     expect(Math.abs(x - 2)).toBeLessThanOrEqual(1);
     expect(out.filter((v) => v === 1)).toHaveLength(1);
+  });
+});
+
+describe('everyShift', () => {
+  it('writes every shift of an image as defined: out[y][x] = in[y - dy][x - dx], else the fill of its channel', () => {
+    const [h, w, c] = [4, 6, 3];
+    const size = h * w * c;
+    const images = Float32Array.from({ length: 2 * size }, (_, i) => i + 1);
+    const fill = [-1, -2, -3];
+    const maxShift = 2;
+    const out = new Float32Array(shiftCount(maxShift) * size + 7).fill(99);
+    everyShift(images, 1, out, 7, [h, w, c], maxShift, fill);
+    expect([...out.subarray(0, 7)]).toEqual(new Array(7).fill(99));
+    let at = 7;
+    for (let dy = -maxShift; dy <= maxShift; dy++)
+      for (let dx = -maxShift; dx <= maxShift; dx++) {
+        const expected: number[] = [];
+        for (let y = 0; y < h; y++)
+          for (let x = 0; x < w; x++)
+            for (let k = 0; k < c; k++) {
+              const [sy, sx] = [y - dy, x - dx];
+              const inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
+              expected.push(inside ? images[size + (sy * w + sx) * c + k]! : fill[k]!);
+            }
+        expect([...out.subarray(at, at + size)], `shift ${dy}, ${dx}`).toEqual(expected);
+        at += size;
+      }
   });
 });
 
