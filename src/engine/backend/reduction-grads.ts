@@ -1,6 +1,6 @@
-import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
+import type { Tensor } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
-import { WASM } from './wasm-kernel-util.js';
+import { WASM, wrapGradient } from './wasm-kernel-util.js';
 
 /**
  * The gradients of Sum and Mean without a tensor of ones. tfjs writes both as dy, reshaped to
@@ -12,8 +12,6 @@ import { WASM } from './wasm-kernel-util.js';
  * images 1.2 against 2.1-3.1 ms. (Broadcasting dy with tf.broadcastTo, the Tile kernel on wasm,
  * took 28 ms.) Registered for wasm, where it was measured; other backends keep tfjs's own.
  */
-
-const ours = new WeakSet<GradConfig>();
 
 /** The axes a reduction's `axis` attribute names, as non-negative indices. */
 function reducedAxes(axis: unknown, rank: number): number[] {
@@ -30,21 +28,13 @@ function broadcastBack(dy: Tensor, x: Tensor, axis: unknown, scale: number): Ten
 }
 
 function replaceGradient(kernelName: string, scaleOf: (x: Tensor, axis: unknown) => number): void {
-  const original = tf.getGradient(kernelName) as GradConfig | undefined;
-  if (!original?.gradFunc || ours.has(original)) return;
-  const fallback = original.gradFunc;
-  const config: GradConfig = {
-    ...original,
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved;
-      if (!x || Array.isArray(dy) || tf.getBackend() !== WASM || x.dtype !== 'float32')
-        return fallback(dy, saved, attrs);
-      const { axis } = attrs as { axis?: unknown };
-      return { x: () => broadcastBack(dy, x, axis, scaleOf(x, axis)) };
-    },
-  };
-  ours.add(config);
-  tf.registerGradient(config);
+  wrapGradient(kernelName, (fallback) => (dy, saved, attrs) => {
+    const [x] = saved;
+    if (!x || Array.isArray(dy) || tf.getBackend() !== WASM || x.dtype !== 'float32')
+      return fallback(dy, saved, attrs);
+    const { axis } = attrs as { axis?: unknown };
+    return { x: () => broadcastBack(dy, x, axis, scaleOf(x, axis)) };
+  });
 }
 
 /** Registers the Sum and Mean gradients above (once; other backends keep tfjs's own). */

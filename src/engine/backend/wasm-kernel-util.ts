@@ -1,4 +1,6 @@
 import type {
+  GradConfig,
+  GradFunc,
   KernelConfig,
   KernelFunc,
   NamedAttrMap,
@@ -25,6 +27,21 @@ export function wasmKernel(name: string): KernelConfig | undefined {
   // getKernel is typed as always returning a config, but it returns
   // undefined when nothing is registered under that name.
   return tf.getKernel(name, WASM) as KernelConfig | undefined;
+}
+
+const wrappedGradients = new WeakSet<GradConfig>();
+
+/**
+ * Registers `wrap(original)` as the gradient of `kernelName`, where `original` is tfjs's own
+ * (which the wrapper calls where its fast path does not apply). Once: a second call finds its own
+ * wrapper registered and leaves it.
+ */
+export function wrapGradient(kernelName: string, wrap: (original: GradFunc) => GradFunc): void {
+  const original = tf.getGradient(kernelName) as GradConfig | undefined;
+  if (!original?.gradFunc || wrappedGradients.has(original)) return;
+  const config: GradConfig = { ...original, gradFunc: wrap(original.gradFunc) };
+  wrappedGradients.add(config);
+  tf.registerGradient(config);
 }
 
 /** The part of a tfjs KernelBackend these kernels need. */

@@ -1,7 +1,7 @@
-import type { GradConfig, KernelFunc, Tensor } from '@tensorflow/tfjs-core';
+import type { KernelFunc, Tensor } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 import { isHeapBackend, pointer, simdKernelsFor } from './simd-kernels.js';
-import { WASM, wasmKernel } from './wasm-kernel-util.js';
+import { WASM, wasmKernel, wrapGradient } from './wasm-kernel-util.js';
 
 /**
  * The gradient of relu in one kernels.c pass on wasm. tfjs computes it as dy * cast(step(x)):
@@ -30,30 +30,20 @@ const reluGradKernel: KernelFunc = ({ inputs, backend }) => {
   return dx;
 };
 
-const ours = new WeakSet<GradConfig>();
-
 /** Registers {@link RELU_GRAD_KERNEL} for wasm and the Relu gradient that uses it (once). */
 export function registerWasmReluGrad(): void {
   if (!wasmKernel(RELU_GRAD_KERNEL))
     tf.registerKernel({ kernelName: RELU_GRAD_KERNEL, backendName: WASM, kernelFunc: reluGradKernel });
-  const original = tf.getGradient(tf.Relu) as GradConfig | undefined;
-  if (!original?.gradFunc || ours.has(original)) return;
-  const fallback = original.gradFunc;
-  const config: GradConfig = {
-    ...original,
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved;
-      const fused =
-        x !== undefined &&
-        !Array.isArray(dy) &&
-        dy.dtype === 'float32' &&
-        x.dtype === 'float32' &&
-        tf.getBackend() === WASM &&
-        simdKernelsFor(tf.backend()) !== undefined;
-      if (!fused) return fallback(dy, saved, attrs);
-      return { x: () => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy, x }) as Tensor };
-    },
-  };
-  ours.add(config);
-  tf.registerGradient(config);
+  wrapGradient(tf.Relu, (fallback) => (dy, saved, attrs) => {
+    const [x] = saved;
+    const fused =
+      x !== undefined &&
+      !Array.isArray(dy) &&
+      dy.dtype === 'float32' &&
+      x.dtype === 'float32' &&
+      tf.getBackend() === WASM &&
+      simdKernelsFor(tf.backend()) !== undefined;
+    if (!fused) return fallback(dy, saved, attrs);
+    return { x: () => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy, x }) as Tensor };
+  });
 }
