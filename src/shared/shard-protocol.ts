@@ -27,6 +27,8 @@ export const ToShardWorkerSchema = z.discriminatedUnion('type', [
     student: z
       .object({ folder: z.string(), weight: z.number().min(0), temperature: z.number().positive() })
       .optional(),
+    /** Also label every shift of up to this many pixels of each image with the teacher (a file beside the shard). */
+    shiftLabels: z.number().int().min(1).max(8).optional(),
   }),
   z.object({ type: z.literal('stop') }),
 ]);
@@ -40,6 +42,8 @@ export const ShardEntrySchema = z.object({
   seed: z.number().int(),
   seconds: z.number(),
   metrics: z.record(z.string(), z.number()),
+  /** The teacher's logits on every shift of up to `maxShift` pixels of each image, where made. */
+  shifts: z.object({ file: z.string(), sha256: z.string(), maxShift: z.number().int().min(1) }).optional(),
 });
 
 export const FromShardWorkerSchema = z.discriminatedUnion('type', [

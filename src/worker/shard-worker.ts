@@ -7,6 +7,8 @@ import { ToShardWorkerSchema, type FromShardWorker } from '../shared/shard-proto
 import { initBackend, parseBackendName } from '../engine/backend/select.js';
 import { toErrorInfo } from '../shared/errors.js';
 import { loadStudent, synthesizeShard } from '../engine/job/shards.js';
+import { shiftLabelling } from '../engine/job/shift-labelling.js';
+import type { SynthesisProgress } from '../engine/synthesis/method.js';
 import { loadClassifier, type LoadedClassifier } from '../engine/models/classifier.js';
 import { getSynthesisMethod } from '../engine/synthesis/registry.js';
 import { resolveSettings } from '../shared/settings.js';
@@ -38,10 +40,21 @@ async function handle(raw: unknown): Promise<void> {
   const { settings } = resolveSettings(method.fields, message.settings);
   const student = message.student ? await loadStudent(message.student) : undefined;
   try {
-    const entry = await synthesizeShard(method, teacher, settings, message.transferDir, message.task, {
-      onProgress: (progress) => reply({ type: 'progress', index: message.task.index, progress }),
+    const labelling = message.shiftLabels ? shiftLabelling(teacher, message.shiftLabels) : undefined;
+    const synthesis = {
+      onProgress: (progress: SynthesisProgress) =>
+        reply({ type: 'progress', index: message.task.index, progress }),
       ...(student ? { student } : {}),
-    });
+    };
+    const entry = await synthesizeShard(
+      method,
+      teacher,
+      settings,
+      message.transferDir,
+      message.task,
+      synthesis,
+      labelling,
+    );
     reply({ type: 'shard-done', entry, backend: backend.name });
   } finally {
     student?.dispose();

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import type { RoundsSettings } from '../../shared/job.js';
 import { inputSpace } from '../synthesis/init.js';
-import type { tf } from '../tf.js';
 import { RateMeter } from '../train/progress.js';
 import {
   averageMetrics,
@@ -16,6 +15,7 @@ import {
   type PipelineOutcome,
 } from './pipelines.js';
 import { runRounds } from './rounds.js';
+import { inferenceLogits } from './shift-labelling.js';
 import { ShardsInProcess, type ShardRunner } from './shards.js';
 
 /**
@@ -61,7 +61,7 @@ export async function roundPipeline(
     rounds: plan,
     distill: spec.distill,
     space: inputSpace(teacher),
-    teacher: (x) => teacher.model.apply(x, { training: false }) as tf.Tensor2D,
+    teacher: inferenceLogits(teacher),
     seed: spec.seed,
     runner,
     store,

@@ -3,7 +3,6 @@ import type { DistillSettings, RoundPoint, RoundsSettings } from '../../shared/j
 import type { ModelCard } from '../../shared/model-card.js';
 import { restoreCheckpoint, saveCheckpoint } from '../distill/checkpoint.js';
 import { shiftCount } from '../distill/batch-transforms.js';
-import { labelEveryShift } from '../distill/shift-labels.js';
 import {
   MAX_SHIFT,
   needsTeacher,
@@ -23,6 +22,7 @@ import { UserError } from '../../shared/errors.js';
 import type { PlannedShard, ShardEntry, TransferSetStore } from '../transfer/store.js';
 import { Rng } from '../util/rng.js';
 import { ImagePool, snapToPixels } from './image-pool.js';
+import { labelShifts, type ShiftLabelling } from './shift-labelling.js';
 import type { ShardRunner, ShardTask, StudentRef } from './shards.js';
 import { startImagesFor } from './start-images.js';
 import { StudentSnapshots } from './student-snapshots.js';
@@ -105,21 +105,36 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
     throw teacherMissing('runRounds');
   }
   // Shifted, relabelled batches and nothing else that changes an image: the teacher answers for
-  // every shift of each image once, as it joins the pool, instead of once per student step.
+  // every shift of each image once, as it joins the pool, instead of once per student step. The
+  // synthesis runner labels each shard as it makes it (in worker processes, off the student's
+  // path); a shard without its labels (made before, or its file lost) is labelled here, alike.
   const teacher = options.teacher;
-  const labelShifts =
+  const labelling: ShiftLabelling | undefined =
     teacher && relabelsShiftsOnly(distill)
-      ? (batch: { count: number; inputs: Float32Array }) =>
-          labelEveryShift(batch.inputs, batch.count, options.space, MAX_SHIFT, k, teacher)
+      ? { space: options.space, teacher, numClasses: k, maxShift: MAX_SHIFT }
       : undefined;
-  const pool = new ImagePool(options.space, k, labelShifts ? shiftCount(MAX_SHIFT) : 0);
+  const shifts = shiftCount(MAX_SHIFT);
+  const pool = new ImagePool(options.space, k, labelling ? shifts : 0);
   const addToPool = async (shards: readonly PlannedShard[]): Promise<void> => {
     const batch = await store.readShards(shards);
     // Without the lookup the stored answers are for the images as made, at most half a pixel
     // level from what the pool keeps; with it, the teacher answers for the images as kept.
-    if (!labelShifts) return pool.add(batch);
-    const kept = { ...batch, inputs: snapToPixels(batch.inputs, options.space) };
-    pool.add({ ...kept, shiftLogits: await labelShifts(kept) });
+    if (!labelling) return pool.add(batch);
+    const shiftLogits = new Float32Array(batch.count * shifts * k);
+    const pixels = batch.inputs.length / batch.count;
+    let at = 0;
+    for (const shard of shards) {
+      const labels =
+        (await store.readShiftLabels(shard.index, MAX_SHIFT, shifts)) ??
+        (await labelShifts(
+          batch.inputs.subarray(at * pixels, (at + shard.count) * pixels),
+          shard.count,
+          labelling,
+        ));
+      shiftLogits.set(labels, at * shifts * k);
+      at += shard.count;
+    }
+    pool.add({ ...batch, inputs: snapToPixels(batch.inputs, options.space), shiftLogits });
   };
   const optimizer = new ScheduledAdam(distill.learningRate);
   const variables = student.trainableWeights.map((v) => v.read() as tf.Variable);
@@ -200,7 +215,7 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
             },
             signal: AbortSignal.any(signals),
           },
-          student ? { student } : {},
+          { ...(student ? { student } : {}), ...(labelling ? { shiftLabels: labelling.maxShift } : {}) },
         );
         await students.release(source);
         await Promise.all(tasks.map((t) => (t.starts ? fs.rm(t.starts, { force: true }) : undefined)));

@@ -9,6 +9,7 @@ import type {
 import { loadModel } from '../models/io.js';
 import type { tf } from '../tf.js';
 import { writeShardFile } from '../transfer/shard-file.js';
+import { shiftLabelling, writeShardShifts, type ShiftLabelling } from './shift-labelling.js';
 import { readStartImages } from './start-images.js';
 import type { ShardEntry } from '../transfer/store.js';
 
@@ -45,8 +46,15 @@ export interface StudentRef {
  * of worker processes (worker-pool.ts). Both write shard files themselves and
  * hand the entries back, so the manifest has a single writer.
  */
+/** What a runner is asked beside the shards themselves. */
+export interface ShardRunOptions {
+  student?: StudentRef;
+  /** Also label every shift of up to this many pixels of each image (shift-labelling.ts). */
+  shiftLabels?: number;
+}
+
 export interface ShardRunner {
-  run(tasks: ShardTask[], callbacks: ShardCallbacks, options?: { student?: StudentRef }): Promise<void>;
+  run(tasks: ShardTask[], callbacks: ShardCallbacks, options?: ShardRunOptions): Promise<void>;
   /** Releases what the runner holds between runs (worker processes). */
   close?(): void;
   /** True when runs go on beside this process's own work (worker processes). */
@@ -64,7 +72,10 @@ export async function loadStudent(ref: StudentRef): Promise<StudentAwareness & {
   };
 }
 
-/** Synthesizes one shard and writes its file; shared by both runners. */
+/**
+ * Synthesizes one shard and writes its file (and, with `labelling`, the teacher's answers on
+ * every shift of its images beside it); shared by both runners.
+ */
 export async function synthesizeShard(
   method: SynthesisMethod,
   teacher: Classifier,
@@ -72,6 +83,7 @@ export async function synthesizeShard(
   dir: string,
   task: ShardTask,
   options: SynthesizeOptions,
+  labelling?: ShiftLabelling,
 ): Promise<ShardEntry> {
   const started = performance.now();
   const synthesizer = method.create(teacher, settings);
@@ -83,6 +95,7 @@ export async function synthesizeShard(
     starts ? { ...options, starts } : options,
   );
   const file = await writeShardFile(dir, task.index, batch);
+  const shifts = labelling ? await writeShardShifts(dir, task.index, batch, labelling) : undefined;
   return {
     index: task.index,
     count: task.count,
@@ -91,6 +104,7 @@ export async function synthesizeShard(
     sha256: file.sha256,
     seconds: (performance.now() - started) / 1000,
     metrics: batch.metrics,
+    ...(shifts ? { shifts } : {}),
   };
 }
 
@@ -103,19 +117,25 @@ export class ShardsInProcess implements ShardRunner {
     private readonly dir: string,
   ) {}
 
-  async run(
-    tasks: ShardTask[],
-    callbacks: ShardCallbacks,
-    options: { student?: StudentRef } = {},
-  ): Promise<void> {
+  async run(tasks: ShardTask[], callbacks: ShardCallbacks, options: ShardRunOptions = {}): Promise<void> {
     const student = options.student ? await loadStudent(options.student) : undefined;
+    const labelling = options.shiftLabels ? shiftLabelling(this.teacher, options.shiftLabels) : undefined;
     try {
       for (const task of tasks) {
-        const entry = await synthesizeShard(this.method, this.teacher, this.settings, this.dir, task, {
-          onProgress: (p) => callbacks.onProgress(task.index, p),
+        const synthesis = {
+          onProgress: (p: SynthesisProgress) => callbacks.onProgress(task.index, p),
           ...(callbacks.signal ? { signal: callbacks.signal } : {}),
           ...(student ? { student } : {}),
-        });
+        };
+        const entry = await synthesizeShard(
+          this.method,
+          this.teacher,
+          this.settings,
+          this.dir,
+          task,
+          synthesis,
+          labelling,
+        );
         await callbacks.onShard(entry);
       }
     } finally {

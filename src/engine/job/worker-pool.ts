@@ -6,7 +6,7 @@ import {
 import { UserError } from '../../shared/errors.js';
 import { forkLauncher, shardWorkerEntry, type WorkerHandle, type WorkerLauncher } from './launcher.js';
 import type { ShardRunnerContext } from './run-job.js';
-import type { ShardCallbacks, ShardRunner, ShardTask, StudentRef } from './shards.js';
+import type { ShardCallbacks, ShardRunner, ShardRunOptions, ShardTask } from './shards.js';
 
 /** What a pool worker is doing for the run in progress (undefined: idle). */
 interface Assignment {
@@ -39,7 +39,7 @@ export class WorkerPool implements ShardRunner {
     private readonly entry: string = shardWorkerEntry(),
   ) {}
 
-  run(tasks: ShardTask[], callbacks: ShardCallbacks, options: { student?: StudentRef } = {}): Promise<void> {
+  run(tasks: ShardTask[], callbacks: ShardCallbacks, options: ShardRunOptions = {}): Promise<void> {
     const queue = [...tasks];
     const size = Math.min(this.context.spec.workers, queue.length);
     if (size === 0) return Promise.resolve();
@@ -77,6 +77,7 @@ export class WorkerPool implements ShardRunner {
           transferDir: this.context.transferDir,
           backend: this.backend,
           ...(options.student ? { student: options.student } : {}),
+          ...(options.shiftLabels ? { shiftLabels: options.shiftLabels } : {}),
         } satisfies ToShardWorker);
       };
       for (const worker of busy) {

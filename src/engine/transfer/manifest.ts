@@ -34,6 +34,8 @@ export interface ShardEntry {
   seed: number;
   seconds: number;
   metrics: Record<string, number>;
+  /** The teacher's logits on every shift of each image (transfer/shift-file.ts), where made. */
+  shifts?: { file: string; sha256: string; maxShift: number };
 }
 
 /**

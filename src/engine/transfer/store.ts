@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../util/atomic-fs.js';
 import type { ShardEntry, TransferManifest, TransferPlan } from './manifest.js';
 import { planDifferences, planOf, readTransferManifest } from './manifest.js';
 import { readShardFile, shardProblem } from './shard-file.js';
+import { readShiftFile } from './shift-file.js';
 
 export type { ShardEntry, TransferPlan } from './manifest.js';
 
@@ -216,6 +217,18 @@ export class TransferSetStore {
       offset += shard.count;
     }
     return { count, inputs, logits };
+  }
+
+  /**
+   * The teacher's logits on every shift of up to `maxShift` pixels of shard `index`'s images, as
+   * written beside it by the process that made it (transfer/shift-file.ts), or undefined where
+   * none were recorded for that shift or the file is missing or damaged.
+   */
+  async readShiftLabels(index: number, maxShift: number, shifts: number): Promise<Float32Array | undefined> {
+    const entry = this.recordedByIndex().get(index);
+    if (entry?.shifts === undefined || entry.shifts.maxShift !== maxShift) return undefined;
+    const shape = { count: entry.count, shifts, numClasses: this.current.numClasses };
+    return readShiftFile(this.dir, entry.shifts.file, shape, entry.shifts.sha256);
   }
 
   private recordedByIndex(): Map<number, ShardEntry> {

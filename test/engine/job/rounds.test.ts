@@ -11,6 +11,7 @@ import {
 } from '../../../src/shared/job.js';
 import { initBackend } from '../../../src/engine/backend/select.js';
 import { shouldStartRound } from '../../../src/engine/job/rounds.js';
+import { ShardsInProcess } from '../../../src/engine/job/shards.js';
 import { WorkerPool } from '../../../src/engine/job/worker-pool.js';
 import { runJob } from '../../../src/engine/job/run-job.js';
 import { loadModel } from '../../../src/engine/models/io.js';
@@ -65,10 +66,17 @@ function spec(
 }
 
 /** The recorded shards of a run's transfer set, in index order. */
-function shards(dir: string): { index: number; sha256: string; metrics: Record<string, number> }[] {
+interface RecordedShard {
+  index: number;
+  sha256: string;
+  metrics: Record<string, number>;
+  shifts?: { file: string; maxShift: number };
+}
+
+function shards(dir: string): RecordedShard[] {
   return (
     JSON.parse(readFileSync(path.join(work, dir, 'transfer', 'manifest.json'), 'utf8')) as {
-      shards: { index: number; sha256: string; metrics: Record<string, number> }[];
+      shards: RecordedShard[];
     }
   ).shards.sort((a, b) => a.index - b.index);
 }
@@ -172,6 +180,38 @@ describe('the round pipeline', () => {
     expect(one.rounds?.curve.map((p) => p.images)).toEqual([60, 120, 180]);
     // The student copies kept for later rounds are dropped once used: only the last ones remain.
     expect(readdirSync(path.join(work, 'pipelined-two', 'students')).sort()).toEqual(['round-2', 'round-3']);
+  });
+
+  it('shifted batches: workers label every shift of the shards they make, and the student learns as if this process had', async () => {
+    const rounds = { maxRounds: 2, imagesPerRound: 60 };
+    const shifted = (name: string, workers = 1): JobSpec => {
+      const s = spec(name, rounds, { workers });
+      s.distill = { ...s.distill, augment: true, relabel: true };
+      return s;
+    };
+    const inWorkers = await runJob(shifted('shift-labels-workers', 2), {
+      emit: () => undefined,
+      shardRunner: (ctx) => new WorkerPool(ctx, 'wasm'),
+    });
+    // This process labelling every shard itself: a runner that is never asked to.
+    const here = await runJob(shifted('shift-labels-here'), {
+      emit: () => undefined,
+      shardRunner: (ctx) => {
+        const inner = new ShardsInProcess(ctx.method, ctx.teacher, ctx.settings, ctx.transferDir);
+        return {
+          run: (tasks, callbacks, options) =>
+            inner.run(tasks, callbacks, { ...options, shiftLabels: undefined }),
+        };
+      },
+    });
+    const made = shards('shift-labels-workers');
+    expect(made).toHaveLength(4);
+    for (const shard of made) {
+      expect(shard.shifts?.maxShift).toBe(2);
+      expect(existsSync(path.join(work, 'shift-labels-workers', 'transfer', shard.shifts!.file))).toBe(true);
+    }
+    expect(shards('shift-labels-here').every((s) => s.shifts === undefined)).toBe(true);
+    expect(inWorkers.student.fingerprint).toBe(here.student.fingerprint);
   });
 
   it('the student changes in every round', async () => {
