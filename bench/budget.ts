@@ -25,7 +25,8 @@
  * labelled by the stored answer or by the teacher), --mixup F, --flip F, --fade F, --soften F
  * (fractions of each batch blended, mirrored or faded, labelled by the teacher) and
  * --set NAME=VALUE change single
- * settings (named in the run's key); --tag NAME adds a word to the key (e.g. which teacher). --workers 2 runs synthesis in two
+ * settings (named in the run's key); --tag NAME adds a word to the key (e.g. which teacher), and
+ * --teacher PATH distils another teacher of the dataset (a tag must name it). --workers 2 runs synthesis in two
  * worker processes, as `distill` does on this machine, and --pipelined
  * lets them make the next round while the student trains (run it alone).
  *
@@ -87,6 +88,7 @@ const { values } = parseArgs({
     epochs: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
     tag: { type: 'string' },
+    teacher: { type: 'string' },
     gather: { type: 'boolean', default: false },
   },
 });
@@ -196,8 +198,12 @@ async function runOne(): Promise<void> {
   if (!config) throw new Error(`--config must be one of ${Object.keys(CONFIGS).join(', ')}`);
   const budgetSeconds = parseDuration(values.budget ?? '15m');
   if (budgetSeconds === null) throw new Error('--budget must be a duration such as 15m');
-  if (dataset!.teacher.startsWith('runs/') && !existsSync(dataset!.teacher)) {
-    throw new Error(`No teacher in ${dataset!.teacher}: run ${dataset!.teacherCommand} first`);
+  if (values.teacher !== undefined && values.tag === undefined) {
+    throw new Error('--teacher needs a --tag naming that teacher (it is not part of the run key otherwise)');
+  }
+  const teacherPath = values.teacher ?? dataset!.teacher;
+  if (teacherPath.startsWith('runs/') && !existsSync(teacherPath)) {
+    throw new Error(`No teacher in ${teacherPath}: run ${dataset!.teacherCommand} first`);
   }
   const disagreement = values.disagreement !== undefined ? Number(values.disagreement) : config.disagreement;
   const sets = Object.fromEntries((values.set ?? []).map((s) => s.split('=') as [string, string]));
@@ -244,7 +250,7 @@ async function runOne(): Promise<void> {
   await fs.rm(runDir, { recursive: true, force: true });
   const paperDistill = groupDefaults('distill', 'two-stage') as JobSpec['distill'];
   const spec: JobSpec = {
-    teacher: dataset!.teacher,
+    teacher: teacherPath,
     student: 'lenet5-half',
     method: config.method,
     methodSettings: { ...config.methodSettings, ...sets },
