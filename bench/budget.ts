@@ -37,6 +37,7 @@
  *
  *   node --import tsx bench/budget.ts --dataset mnist --config paper --budget 15m --samples 9000 --epochs 80 --workers 2
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -185,8 +186,23 @@ interface BenchRun {
   /** Of those seconds, the student's steps (the rest: waiting for images, evaluation, checkpoints). */
   trainingSeconds?: number;
   backend: string;
+  /** The commit the code was at when the run started (with "+changes" when the tree differed). */
+  commit?: string;
   methodSettings: JobResult['resolvedMethodSettings'];
   spec: JobSpec;
+}
+
+/** This checkout's commit, "+changes" added when tracked files differ from it; undefined outside git. */
+function codeVersion(): string | undefined {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src'], {
+      encoding: 'utf8',
+    }).trim();
+    return dirty ? `${commit}+changes` : commit;
+  } catch {
+    return undefined;
+  }
 }
 
 if (!values.gather) await runOne();
@@ -245,6 +261,7 @@ async function runOne(): Promise<void> {
     console.log(`${key}: already measured (${file})`);
     return;
   }
+  const commit = codeVersion();
   const backend = await initBackend({});
   const runDir = path.join('runs', 'bench-budget', key);
   await fs.rm(runDir, { recursive: true, force: true });
@@ -321,6 +338,7 @@ async function runOne(): Promise<void> {
     seconds: course.seconds,
     trainingSeconds: result.distillation.seconds,
     backend: result.backend,
+    ...(commit ? { commit } : {}),
     methodSettings: result.resolvedMethodSettings,
     spec,
   };
