@@ -21,7 +21,7 @@ import { WeightAverage } from '../train/weight-average.js';
 import { UserError } from '../../shared/errors.js';
 import type { PlannedShard, ShardEntry, TransferSetStore } from '../transfer/store.js';
 import { Rng } from '../util/rng.js';
-import { ImagePool, snapToPixels } from './image-pool.js';
+import { ImagePool } from './image-pool.js';
 import { labelShifts, type ShiftLabelling } from './shift-labelling.js';
 import type { ShardRunner, ShardTask, StudentRef } from './shards.js';
 import { startImagesFor } from './start-images.js';
@@ -118,7 +118,8 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
   const addToPool = async (shards: readonly PlannedShard[]): Promise<void> => {
     const batch = await store.readShards(shards);
     // Without the lookup the stored answers are for the images as made, at most half a pixel
-    // level from what the pool keeps; with it, the teacher answers for the images as kept.
+    // level from what the pool keeps; with it, the teacher answers for the images as kept (the
+    // pool keeps the nearest pixel levels, so it takes the images as read).
     if (!labelling) return pool.add(batch);
     const shiftLogits = new Float32Array(batch.count * shifts * k);
     const pixels = batch.inputs.length / batch.count;
@@ -134,7 +135,7 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
       shiftLogits.set(labels, at * shifts * k);
       at += shard.count;
     }
-    pool.add({ ...batch, inputs: snapToPixels(batch.inputs, options.space), shiftLogits });
+    pool.add({ ...batch, shiftLogits });
   };
   const optimizer = new ScheduledAdam(distill.learningRate);
   const variables = student.trainableWeights.map((v) => v.read() as tf.Variable);

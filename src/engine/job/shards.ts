@@ -41,11 +41,6 @@ export interface StudentRef {
   temperature: number;
 }
 
-/**
- * Runs shard tasks somewhere: in this process (ShardsInProcess) or in a pool
- * of worker processes (worker-pool.ts). Both write shard files themselves and
- * hand the entries back, so the manifest has a single writer.
- */
 /** What a runner is asked beside the shards themselves. */
 export interface ShardRunOptions {
   student?: StudentRef;
@@ -53,6 +48,11 @@ export interface ShardRunOptions {
   shiftLabels?: number;
 }
 
+/**
+ * Runs shard tasks somewhere: in this process (ShardsInProcess) or in a pool
+ * of worker processes (worker-pool.ts). Both write shard files themselves and
+ * hand the entries back, so the manifest has a single writer.
+ */
 export interface ShardRunner {
   run(tasks: ShardTask[], callbacks: ShardCallbacks, options?: ShardRunOptions): Promise<void>;
   /** Releases what the runner holds between runs (worker processes). */

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-fs.js';
 import { copyFloatsLE, floatsFromLE } from '../util/floats-le.js';
-import { sha256Hex } from './shard-file.js';
+import { sha256Hex, shardFileName } from './shard-file.js';
 
 /**
  * The teacher's logits on every shift of each image of a shard (distill/shift-labels.ts), kept
@@ -28,9 +28,9 @@ export interface ShiftLabelShape {
   numClasses: number;
 }
 
-/** The file name of shard `index`'s shift labels, e.g. shard-00003.shifts.bin. */
+/** The file name of shard `index`'s shift labels, beside its shard: e.g. shard-00003.shifts.bin. */
 export function shiftFileName(index: number): string {
-  return `shard-${String(index).padStart(5, '0')}.shifts.bin`;
+  return shardFileName(index).replace(/\.bin$/, '.shifts.bin');
 }
 
 /** Writes shard `index`'s shift labels into `dir` atomically; returns the file name and sha256. */
