@@ -133,21 +133,30 @@ const args = [
   path.join(run, 'job'),
 ];
 const child = spawn(process.execPath, args, {
-  stdio: ['ignore', 'pipe', 'inherit'],
+  stdio: ['ignore', 'pipe', 'pipe'],
   env: { ...process.env, DISTILL_STUDIO_FROM_SOURCE: cli === 'sources' ? '1' : '0' },
 });
 let output = '';
-// The line the job printed last (progress bars rewrite theirs after a carriage return).
+// The line the job printed last on either stream (its progress bars go to stderr, rewritten after
+// a carriage return): what it was doing when a peak was reached.
 let lastLine = '';
-child.stdout.on('data', (chunk: Buffer) => {
-  output += chunk.toString();
+const follow = (chunk: Buffer): void => {
   lastLine =
-    output
+    chunk
+      .toString()
       .split(/[\r\n]/)
       .map((l) => l.trim())
       .filter(Boolean)
       .at(-1) ?? lastLine;
+};
+child.stdout.on('data', (chunk: Buffer) => {
+  output += chunk.toString();
+  follow(chunk);
   process.stdout.write(chunk);
+});
+child.stderr.on('data', (chunk: Buffer) => {
+  follow(chunk);
+  process.stderr.write(chunk);
 });
 const started = performance.now();
 const peaks = new Map<number, ProcessPeak>();

@@ -76,7 +76,7 @@ export function everyShift(
  * shifted by up to `maxShift` pixels per axis; vacated pixels take `fill`
  * (per channel: the normalised value of a black pixel). Used to augment
  * synthesized images while distilling. Where `chosen` is given, it receives
- * each image's shift number (as `everyShift` orders them).
+ * each image's shift number (as `everyShift` orders them). Written into `out` where given.
  */
 export function shiftedBatch(
   inputs: Float32Array,
@@ -86,10 +86,10 @@ export function shiftedBatch(
   fill: readonly number[],
   rng: Rng,
   chosen?: Uint8Array,
+  out: Float32Array = new Float32Array(indices.length * shape[0] * shape[1] * shape[2]),
 ): Float32Array {
   const [h, w, c] = shape;
   const size = h * w * c;
-  const out = new Float32Array(indices.length * size);
   for (let b = 0; b < indices.length; b++) {
     const dy = rng.int(2 * maxShift + 1) - maxShift;
     const dx = rng.int(2 * maxShift + 1) - maxShift;
@@ -99,9 +99,13 @@ export function shiftedBatch(
   return out;
 }
 
-/** Copies items `indices` (images, or rows of logits) of `size` values each, unchanged. */
-export function gatherBatch(inputs: Float32Array, indices: ArrayLike<number>, size: number): Float32Array {
-  const out = new Float32Array(indices.length * size);
+/** Copies items `indices` (images, or rows of logits) of `size` values each, unchanged (into `out` where given). */
+export function gatherBatch(
+  inputs: Float32Array,
+  indices: ArrayLike<number>,
+  size: number,
+  out: Float32Array = new Float32Array(indices.length * size),
+): Float32Array {
   for (let b = 0; b < indices.length; b++) {
     const src = (indices[b] ?? 0) * size;
     out.set(inputs.subarray(src, src + size), b * size);

@@ -8,7 +8,13 @@ import { Rng } from '../util/rng.js';
 import type { InputSpace } from '../synthesis/init.js';
 import { distillationLoss } from '../synthesis/losses.js';
 import { restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { needsTeacher, studentBatch, teacherMissing, type TransferData } from './student-batch.js';
+import {
+  BatchScratch,
+  needsTeacher,
+  studentBatch,
+  teacherMissing,
+  type TransferData,
+} from './student-batch.js';
 
 /** Progress of distillation, about ten times a second at most. */
 export interface DistillProgress {
@@ -81,6 +87,7 @@ export async function distill(
     const meter = new RateMeter((settings.epochs - firstEpoch + 1) * data.count);
     let done = 0;
     let lastReport = 0;
+    const scratch = new BatchScratch();
     for (let epoch = firstEpoch; epoch <= settings.epochs; epoch++) {
       const rng = new Rng((options.seed * 1_000_003 + epoch * 7_919) % 2_147_483_647);
       const order = rng.permutation(data.count);
@@ -90,7 +97,16 @@ export async function distill(
         const step = (epoch - 1) * stepsPerEpoch + b;
         optimizer.setLearningRate(cosineRate(settings.learningRate, step, totalSteps));
         const indices = order.subarray(b * settings.batchSize, (b + 1) * settings.batchSize);
-        const { x, t } = studentBatch(data, indices, settings, space, numClasses, rng, options.teacher);
+        const { x, t } = studentBatch(
+          data,
+          indices,
+          settings,
+          space,
+          numClasses,
+          rng,
+          options.teacher,
+          scratch,
+        );
         const loss = await optimizeStep(
           optimizer,
           variables,

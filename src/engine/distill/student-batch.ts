@@ -51,11 +51,33 @@ export function relabelsShiftsOnly(settings: BatchAugmentation): boolean {
 }
 
 /**
+ * The arrays a loop's student batches are written into, kept from batch to batch: a new batch
+ * of images every step (half a megabyte for 128 images of 32x32) is garbage V8 collects only
+ * once some 64 MB of it have piled up, which was the job process's peak memory. The tensors of
+ * one batch must be disposed before the next batch is drawn into the same scratch (the cpu and
+ * node backends keep the array they are given).
+ */
+export class BatchScratch {
+  private readonly arrays = new Map<'pixels' | 'answers', Float32Array>();
+
+  /** The array called `name`, of exactly `length` values (its values are whatever was there). */
+  take(name: 'pixels' | 'answers', length: number): Float32Array {
+    let array = this.arrays.get(name);
+    if (array?.length !== length) {
+      array = new Float32Array(length);
+      this.arrays.set(name, array);
+    }
+    return array;
+  }
+}
+
+/**
  * One student batch: images `indices` of the transfer set, shifted, mirrored,
  * blended, faded and softened as the settings ask (random draws from `rng`), with their
  * targets. Changed images are labelled by the teacher, since its stored
  * answer holds for the image it was made for only; unchanged ones (and
- * shifted ones without `relabel`) take the stored logits.
+ * shifted ones without `relabel`) take the stored logits. With `scratch`, the
+ * batch's arrays are the scratch's (see BatchScratch).
  */
 export function studentBatch(
   data: TransferData,
@@ -65,23 +87,27 @@ export function studentBatch(
   numClasses: number,
   rng: Rng,
   teacher?: (x: tf.Tensor4D) => tf.Tensor2D,
+  scratch?: BatchScratch,
 ): { x: tf.Tensor4D; t: tf.Tensor2D } {
   const [h, w, c] = space.inputShape;
   const size = h * w * c;
-  const shifts = settings.augment ? new Uint8Array(indices.length) : undefined;
+  const n = indices.length;
+  const shifts = settings.augment ? new Uint8Array(n) : undefined;
+  const into = scratch?.take('pixels', n * size);
+  const answers = scratch?.take('answers', n * numClasses);
   const pixels = shifts
-    ? shiftedBatch(data.inputs, indices, space.inputShape, MAX_SHIFT, space.low, rng, shifts)
-    : gatherBatch(data.inputs, indices, size);
+    ? shiftedBatch(data.inputs, indices, space.inputShape, MAX_SHIFT, space.low, rng, shifts, into)
+    : gatherBatch(data.inputs, indices, size, into);
   const changed =
-    flipBatch(pixels, indices.length, space.inputShape, settings.flip, rng) +
-    blendBatch(pixels, indices.length, size, settings.mixup, rng) +
-    fadeBatch(pixels, indices.length, size, settings.fade, rng) +
-    softenBatch(pixels, indices.length, space.inputShape, settings.soften, rng);
-  const x = tf.tensor4d(pixels, [indices.length, h, w, c]);
+    flipBatch(pixels, n, space.inputShape, settings.flip, rng) +
+    blendBatch(pixels, n, size, settings.mixup, rng) +
+    fadeBatch(pixels, n, size, settings.fade, rng) +
+    softenBatch(pixels, n, space.inputShape, settings.soften, rng);
+  const x = tf.tensor4d(pixels, [n, h, w, c]);
   const shifted = settings.relabel && shifts !== undefined;
   if (changed === 0 && shifted && data.shiftLogits) {
-    const known = shiftedAnswers(data.shiftLogits, indices, shifts, numClasses);
-    return { x, t: tf.tensor2d(known, [indices.length, numClasses]) };
+    const known = shiftedAnswers(data.shiftLogits, indices, shifts, numClasses, answers);
+    return { x, t: tf.tensor2d(known, [n, numClasses]) };
   }
   const ask = changed > 0 || shifted;
   if (ask && !teacher) {
@@ -91,7 +117,7 @@ export function studentBatch(
   const t =
     ask && teacher
       ? tf.tidy(() => teacher(x))
-      : tf.tensor2d(gatherBatch(data.logits, indices, numClasses), [indices.length, numClasses]);
+      : tf.tensor2d(gatherBatch(data.logits, indices, numClasses, answers), [n, numClasses]);
   return { x, t };
 }
 
@@ -101,9 +127,9 @@ function shiftedAnswers(
   indices: ArrayLike<number>,
   shifts: Uint8Array,
   numClasses: number,
+  out: Float32Array = new Float32Array(indices.length * numClasses),
 ): Float32Array {
   const perImage = shiftCount(MAX_SHIFT);
-  const out = new Float32Array(indices.length * numClasses);
   for (let b = 0; b < indices.length; b++) {
     const from = ((indices[b] ?? 0) * perImage + (shifts[b] ?? 0)) * numClasses;
     out.set(shiftLogits.subarray(from, from + numClasses), b * numClasses);

@@ -4,6 +4,7 @@ import type { ModelCard } from '../../shared/model-card.js';
 import { restoreCheckpoint, saveCheckpoint } from '../distill/checkpoint.js';
 import { shiftCount } from '../distill/batch-transforms.js';
 import {
+  BatchScratch,
   MAX_SHIFT,
   needsTeacher,
   relabelsShiftsOnly,
@@ -229,6 +230,8 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
     let round = done + 1;
     let checkpointed = done;
     let lastRoundSeconds = 0;
+    // The student batches' arrays, the same every step (each step's tensors are disposed before the next).
+    const scratch = new BatchScratch();
     try {
       for (; ; round++) {
         if (!shouldStartRound(round, done, elapsed(), earlierSeconds, plan)) break;
@@ -274,9 +277,18 @@ export async function runRounds(student: tfl.LayersModel, options: RoundsOptions
           const fraction = scheduleFraction(round, step, plan, startOfRound);
           optimizer.setLearningRate(cosineRate(distill.learningRate, fraction, 1, plan.learningRateFloor));
           const indices = Array.from({ length: distill.batchSize }, () => rng.int(pool.count));
-          // Reuses the last batch's arrays (what studentBatch hands the backend are copies).
+          // Reuses the last batch's arrays (studentBatch copies out of them into the scratch's).
           drawn = pool.gather(indices, drawn);
-          const { x, t } = studentBatch(drawn, positions, distill, options.space, k, rng, options.teacher);
+          const { x, t } = studentBatch(
+            drawn,
+            positions,
+            distill,
+            options.space,
+            k,
+            rng,
+            options.teacher,
+            scratch,
+          );
           const loss = await optimizeStep(
             optimizer,
             variables,

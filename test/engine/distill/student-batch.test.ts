@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/engine/backend/select.js';
 import {
+  BatchScratch,
   MAX_SHIFT,
   studentBatch,
   type BatchAugmentation,
@@ -152,5 +153,45 @@ describe('studentBatch', () => {
     const settings = { augment: true, relabel: true, mixup: 0.5, fade: 0.5, flip: 0.5, soften: 0.5 };
     expect(draw(settings, 9).xs).toEqual(draw(settings, 9).xs);
     expect(draw(settings, 9).xs).not.toEqual(draw(settings, 10).xs);
+  });
+
+  it('drawn into a scratch: the same batches as in new arrays, step after step, with the arrays reused (wasm and cpu)', async () => {
+    const shiftLogits = await labelEveryShift(data.inputs, count, space, MAX_SHIFT, 3, teacher);
+    const withShifts = { ...data, shiftLogits };
+    const steps: [number[], number][] = [
+      [[4, 1, 1], 3],
+      [[0, 5, 2], 4],
+      [[2, 2, 3], 5],
+    ];
+    const settingsList: BatchAugmentation[] = [
+      plain,
+      { ...plain, augment: true },
+      { ...plain, augment: true, relabel: true },
+      { ...plain, augment: true, relabel: true, mixup: 0.5, flip: 0.5 },
+    ];
+    const batch = (settings: BatchAugmentation, indices: number[], seed: number, scratch?: BatchScratch) => {
+      const { x, t } = studentBatch(withShifts, indices, settings, space, 3, new Rng(seed), teacher, scratch);
+      const out = { xs: Array.from(x.dataSync()), t: Array.from(t.dataSync()) };
+      tf.dispose([x, t]);
+      return out;
+    };
+    try {
+      for (const backend of ['wasm', 'cpu'] as const) {
+        await initBackend({ force: backend });
+        for (const settings of settingsList) {
+          const scratch = new BatchScratch();
+          const pixels = scratch.take('pixels', 3 * 16);
+          for (const [indices, seed] of steps) {
+            expect(batch(settings, indices, seed, scratch)).toEqual(batch(settings, indices, seed));
+          }
+          // The scratch's own array held the last batch: no new one was made for it.
+          expect(scratch.take('pixels', 3 * 16)).toBe(pixels);
+          const [indices, seed] = steps.at(-1)!;
+          expect(Array.from(pixels)).toEqual(batch(settings, indices, seed).xs);
+        }
+      }
+    } finally {
+      await initBackend({ force: 'wasm' });
+    }
   });
 });
