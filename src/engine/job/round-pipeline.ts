@@ -15,6 +15,7 @@ import {
   type PipelineOutcome,
 } from './pipelines.js';
 import { runRounds } from './rounds.js';
+import { RoundProgress } from './round-progress.js';
 import { inferenceLogits } from './shift-labelling.js';
 import { ShardsInProcess, type ShardRunner } from './shards.js';
 
@@ -51,12 +52,11 @@ export async function roundPipeline(
     message: `Rounds of ${plan.imagesPerRound} images by ${method.title} and ${plan.studentSteps} student steps, for ${budget}`,
   });
   const meter = new RateMeter(0);
-  let images = 0;
+  const made = new RoundProgress(shardsPerRound);
   // Synthesis overlaps training (pipelined, in workers): its time is the shards' own, summed.
   let shardSeconds = 0;
   const started = performance.now();
   let lastGrid = -Infinity;
-  const inFlight = new Map<number, number>();
   const outcome = await runRounds(student, {
     rounds: plan,
     distill: spec.distill,
@@ -74,20 +74,19 @@ export async function roundPipeline(
     ...(host.signal ? { signal: host.signal } : {}),
     ...(host.stop ? { stop: host.stop } : {}),
     onSynthesis: (index, p) => {
-      inFlight.set(index, p.done + (p.iteration / Math.max(1, p.iterations)) * p.batch);
-      const made = [...inFlight.values()].reduce((a, b) => a + b, 0);
+      made.progress(index, p.done + (p.iteration / Math.max(1, p.iterations)) * p.batch);
       events.emit({
         type: 'progress',
         stage: 'synthesize',
-        step: made,
+        step: made.roundImages,
         total: shardSize * shardsPerRound,
         losses: p.losses,
-        samplesPerSecond: meter.rate(images + made),
+        samplesPerSecond: meter.rate(made.totalImages),
         etaSeconds: null,
       });
     },
     onShard: (round, entry) => {
-      images += entry.count;
+      made.finished(entry.index, entry.count);
       shardSeconds += entry.seconds;
       events.emit({
         type: 'checkpoint',
@@ -106,7 +105,6 @@ export async function roundPipeline(
         etaSeconds: null,
       }),
     onRound: async (point, pool) => {
-      inFlight.clear();
       events.emit({
         type: 'round',
         point,
@@ -127,7 +125,7 @@ export async function roundPipeline(
     synthesis: {
       synthesisSeconds: shardSeconds,
       // Images made per second of this run's wall time.
-      samplesPerSecond: images / Math.max(1e-9, (performance.now() - started) / 1000),
+      samplesPerSecond: made.finishedImages / Math.max(1e-9, (performance.now() - started) / 1000),
       metrics: averageMetrics(store),
     },
     distillation: {
