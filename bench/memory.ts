@@ -48,6 +48,8 @@ interface Entry {
   cli?: 'built' | 'sources';
   processes: ProcessPeak[];
   finalLine: string;
+  /** Rounds the job made in its budget (the pool, and so the job process's memory, grows with each). */
+  rounds?: number;
   goalMb: number;
   measuredAt: string;
 }
@@ -187,6 +189,7 @@ const entry: Entry = {
   cli,
   processes: [...peaks.values()].sort((a, b) => b.peakMb - a.peakMb),
   finalLine: lines.find((l) => /student/i.test(l) && /%/.test(l)) ?? lines.at(-1) ?? '',
+  ...roundsOf(output),
   goalMb: GOAL_MB,
   measuredAt: new Date().toISOString(),
 };
@@ -200,3 +203,9 @@ for (const p of entry.processes)
   console.log(
     `  ${String(p.peakMb).padStart(5)} MB  ${p.role} (pid ${p.pid}), reached at ${p.peakAt?.seconds ?? '?'} s: ${p.peakAt?.during ?? ''}`,
   );
+
+/** The number of rounds from the job's summary line ("rounds: 30 in 4 min 59 s of a 5 min budget"). */
+function roundsOf(text: string): { rounds?: number } {
+  const match = /^rounds: (\d+) in /m.exec(text);
+  return match ? { rounds: Number(match[1]) } : {};
+}
