@@ -213,7 +213,7 @@ function parseSets(raw: string | boolean | string[] | undefined): Record<string,
 }
 
 /** Shows job events on the terminal: a bar per stage, checkpoints and warnings as lines. */
-class StageDisplay {
+export class StageDisplay {
   private bar: ProgressBar | undefined;
   private inRounds = false;
 
@@ -231,12 +231,13 @@ class StageDisplay {
           .filter(([, v]) => Number.isFinite(v))
           .map(([k, v]) => `${k} ${Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(4)}`)
           .join(' ');
+        // A rate or an end time the job does not know (a round's student steps, any ETA within a
+        // round: the round line says how much of the budget is spent) is left out, not shown as 0.
         this.bar?.update({
           done: Math.round(event.step),
           total: event.total,
-          rate: event.samplesPerSecond,
-          unit: 'img/s',
-          etaSeconds: event.etaSeconds ?? Infinity,
+          ...(event.samplesPerSecond > 0 ? { rate: event.samplesPerSecond, unit: 'img/s' } : {}),
+          ...(event.etaSeconds !== null ? { etaSeconds: event.etaSeconds } : {}),
           detail: losses,
         });
         return;
