@@ -5,12 +5,22 @@
  * bench/results/budget-<dataset>.json. A cell with no run says so.
  *
  *   node --import tsx bench/budget-table.ts --dataset mnist [--tag t9146]
+ *
+ * With --cores, issue 9's item 4 instead (every core busy): the default job against the same job
+ * with synthesis not pipelined and with one synthesis worker, MNIST 15 minutes, seed by seed,
+ * with the rounds made and the seconds the student trained.
+ *
+ *   node --import tsx bench/budget-table.ts --dataset mnist --cores
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
-  options: { dataset: { type: 'string', default: 'mnist' }, tag: { type: 'string' } },
+  options: {
+    dataset: { type: 'string', default: 'mnist' },
+    tag: { type: 'string' },
+    cores: { type: 'boolean', default: false },
+  },
 });
 interface Run {
   settings: string;
@@ -20,6 +30,7 @@ interface Run {
   teacherAccuracy: number;
   rounds: number;
   seconds: number;
+  trainingSeconds: number;
 }
 
 /** The round settings of today's defaults, as bench/budget.ts keys them (after the config's name). */
@@ -56,6 +67,11 @@ const budgets = [...new Set(data.runs.map((r) => r.budgetSeconds))]
   .sort((a, b) => a - b);
 const percent = (a: number): string => `${(a * 100).toFixed(2)}%`;
 
+if (values.cores) {
+  printCoresTable();
+  process.exit(0);
+}
+
 const lines = [
   `| method (teacher ${percent(data.teacherAccuracy)}) | ${budgets.map((b) => `${b / 60} min`).join(' | ')} |`,
   `| --- | ${budgets.map(() => '---').join(' | ')} |`,
@@ -84,6 +100,49 @@ for (const row of ROWS) {
 }
 console.log(lines.join('\n'));
 console.log('\n(seed, rounds or epochs, seconds taken)');
+
+/** Item 4: who runs what on the two cores, MNIST 15 minutes, the runs of today's code (their own keys). */
+function printCoresTable(): void {
+  const same = `tau4,shift-relabel,${SOFT_TARGET}`;
+  const rows = [
+    {
+      label: 'two synthesis workers, pipelined: the next round made while the student trains (the default)',
+      settings: `recommended,images800,avg0.9995,workers2,pipelined,${same},s33`,
+    },
+    {
+      label: 'two synthesis workers, not pipelined: the student waits for each round',
+      settings: `recommended,images800,avg0.9995,workers2,${same}`,
+    },
+    {
+      label: 'one synthesis worker beside the student, pipelined',
+      settings: `recommended,images800,avg0.9995,pipelined,${same}`,
+    },
+  ];
+  const runsOf = (settings: string): Run[] =>
+    data.runs
+      .filter((r) => r.budgetSeconds === 900 && r.settings === settings)
+      .sort((a, b) => a.seed - b.seed);
+  const seeds = [...new Set(rows.flatMap((row) => runsOf(row.settings).map((r) => r.seed)))].sort(
+    (a, b) => a - b,
+  );
+  console.log(
+    `| MNIST, 15 min (teacher ${percent(data.teacherAccuracy)}) | ${seeds.map((s) => `seed ${s}`).join(' | ')} | mean |`,
+  );
+  console.log(`| --- | ${seeds.map(() => '---').join(' | ')} | --- |`);
+  for (const row of rows) {
+    const runs = runsOf(row.settings);
+    const cells = seeds.map((seed) => {
+      const r = runs.find((run) => run.seed === seed);
+      return r
+        ? `${percent(r.finalAccuracy)} (${r.rounds} rounds, student ${Math.round(r.trainingSeconds)} s)`
+        : 'not run';
+    });
+    const mean =
+      runs.length > 0 ? percent(runs.reduce((sum, r) => sum + r.finalAccuracy, 0) / runs.length) : '-';
+    console.log(`| ${row.label} | ${cells.join(' | ')} | ${mean} |`);
+  }
+  console.log('\n(rounds made; seconds of student steps)');
+}
 
 function exactly(settings: string): RegExp {
   return new RegExp(`^${escape(settings)}$`);
