@@ -142,22 +142,22 @@ let output = '';
 // The line the job printed last on either stream (its progress bars go to stderr, rewritten after
 // a carriage return): what it was doing when a peak was reached.
 let lastLine = '';
-const follow = (chunk: Buffer): void => {
+const follow = (text: string): void => {
   lastLine =
-    chunk
-      .toString()
+    text
       .split(/[\r\n]/)
       .map((l) => l.trim())
       .filter(Boolean)
       .at(-1) ?? lastLine;
 };
 child.stdout.on('data', (chunk: Buffer) => {
-  output += chunk.toString();
-  follow(chunk);
+  const text = chunk.toString();
+  output += text;
+  follow(text);
   process.stdout.write(chunk);
 });
 child.stderr.on('data', (chunk: Buffer) => {
-  follow(chunk);
+  follow(chunk.toString());
   process.stderr.write(chunk);
 });
 const started = performance.now();
