@@ -47,14 +47,12 @@ const DEFAULT = `recommended,${ROUNDS},${SOFT_TARGET}${tag}`;
 const ROWS: { label: string; settings: RegExp; newest?: RegExp; filled?: number }[] = [
   {
     label: 'soft-target in rounds, disagreement 30 (the default)',
-    // pool8: session 31's run with the pool's 8-bit images, tagged to tell it from the run before;
-    // s33: the default measured again after session 33's speed-ups, which the cell then shows alone.
-    settings: new RegExp(`^${escape(DEFAULT)}(,pool8|,s33)?$`),
-    newest: exactly(`${DEFAULT},s33`),
+    // pool8: session 31's run with the pool's 8-bit images, tagged to tell it from the run before.
+    ...remeasured(DEFAULT, ',pool8'),
   },
   {
     label: 'soft-target in rounds, no disagreement term',
-    settings: exactly(`recommended,js0,${ROUNDS},${SOFT_TARGET}${tag}`),
+    ...remeasured(`recommended,js0,${ROUNDS},${SOFT_TARGET}${tag}`),
   },
   { label: 'zskd in rounds', settings: exactly(`zskd-recommended,${ROUNDS}${tag}`) },
   { label: 'noise in rounds', settings: exactly(`noise-recommended,${ROUNDS}${tag}`) },
@@ -149,6 +147,17 @@ function printCoresTable(): void {
 
 function meanAccuracy(runs: readonly Run[]): number {
   return runs.reduce((sum, r) => sum + r.finalAccuracy, 0) / runs.length;
+}
+
+/**
+ * A row's runs where the same job was measured again after session 33's speed-ups (key ending
+ * `,s33`): the cell then shows those alone. `older` names another tagged run the row keeps.
+ */
+function remeasured(key: string, older = ''): { settings: RegExp; newest: RegExp } {
+  return {
+    settings: new RegExp(`^${escape(key)}(${escape(older)}|,s33)?$`),
+    newest: exactly(`${key},s33`),
+  };
 }
 
 function exactly(settings: string): RegExp {
