@@ -4,6 +4,9 @@
  * test accuracy after each round, the teacher's accuracy as a dashed line.
  *
  *   node --import tsx bench/budget-chart.ts --dataset mnist [--run KEY --run KEY ...]
+ *
+ * --label TEXT (once per --run, in the same order) names a run in the legend instead of its
+ * settings, and --out FILE writes elsewhere than bench/results/budget-<dataset>.svg.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -11,7 +14,12 @@ import { escapeHtml } from '../src/shared/report/text.js';
 import { writeFileAtomic } from '../src/engine/util/atomic-fs.js';
 
 const { values } = parseArgs({
-  options: { dataset: { type: 'string', default: 'mnist' }, run: { type: 'string', multiple: true } },
+  options: {
+    dataset: { type: 'string', default: 'mnist' },
+    run: { type: 'string', multiple: true },
+    label: { type: 'string', multiple: true },
+    out: { type: 'string' },
+  },
 });
 interface Run {
   key: string;
@@ -27,8 +35,24 @@ const label = (settings: string): string =>
 const file = `bench/results/budget-${values.dataset}.json`;
 const data = JSON.parse(readFileSync(file, 'utf8')) as { teacherAccuracy: number; runs: Run[] };
 // Keys contain commas, so each run is its own --run option.
-const chosen = values.run?.length ? new Set(values.run) : undefined;
-const runs = data.runs.filter((r) => !chosen || chosen.has(r.key));
+// In the order of --run when given (the legend's order), else the file's.
+const runs = values.run?.length
+  ? values.run.flatMap((key) => data.runs.filter((r) => r.key === key))
+  : data.runs;
+if (values.label && values.label.length !== (values.run?.length ?? 0)) {
+  throw new Error(
+    `--label is given ${values.label.length} times for ${values.run?.length ?? 0} --run: give one per run`,
+  );
+}
+const missing = values.run?.filter((key) => !runs.some((r) => r.key === key)) ?? [];
+if (missing.length > 0) throw new Error(`no run with key ${missing.join(', ')} in ${file}`);
+/** The legend's name of a run: its --label, else its settings. */
+const nameOf = (run: Run): string => {
+  const at = values.run?.indexOf(run.key) ?? -1;
+  return at >= 0 && values.label
+    ? values.label[at]!
+    : `${label(run.settings)}${run.workers > 1 ? '' : ', 1 core'}`;
+};
 
 const COLORS = [
   '#1f77b4',
@@ -75,6 +99,11 @@ parts.push(
   `<line x1="${frame.left}" x2="${width - frame.right}" y1="${f(y(data.teacherAccuracy))}" y2="${f(y(data.teacherAccuracy))}" stroke="#000" stroke-dasharray="5 4"/>`,
   `<text x="${frame.left + 4}" y="${f(y(data.teacherAccuracy) - 4)}" font-size="11">teacher ${(data.teacherAccuracy * 100).toFixed(2)}%</text>`,
 );
+// The curves, then the legend on a white ground over them (a curve passing under it does not
+// cross its text).
+const legend = [
+  `<rect x="${f(frame.left + plotWidth * 0.3 - 6)}" y="${f(frame.top + plotHeight - runs.length * legendRow - 10)}" width="${f(plotWidth * 0.7)}" height="${runs.length * legendRow + 4}" fill="#fff" fill-opacity="0.85"/>`,
+];
 runs.forEach((run, i) => {
   const color = COLORS[i % COLORS.length]!;
   const points = run.curve
@@ -83,14 +112,15 @@ runs.forEach((run, i) => {
     .join(' ');
   parts.push(`<polyline points="${points}" fill="none" stroke="${color}" stroke-width="2"/>`);
   const ly = frame.top + plotHeight - (runs.length - i) * legendRow;
-  parts.push(
+  legend.push(
     `<line x1="${frame.left + plotWidth * 0.3}" x2="${frame.left + plotWidth * 0.3 + 18}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="3"/>`,
     `<text x="${frame.left + plotWidth * 0.3 + 24}" y="${ly + 4}" font-size="11">${escapeHtml(
-      `${label(run.settings)}${run.workers > 1 ? '' : ', 1 core'}: ${(run.finalAccuracy * 100).toFixed(2)}%`,
+      `${nameOf(run)}: ${(run.finalAccuracy * 100).toFixed(2)}%`,
     )}</text>`,
   );
 });
+parts.push(...legend);
 const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif"><rect width="100%" height="100%" fill="#fff"/>${parts.join('')}</svg>\n`;
-const out = `bench/results/budget-${values.dataset}.svg`;
+const out = values.out ?? `bench/results/budget-${values.dataset}.svg`;
 await writeFileAtomic(out, svg);
 console.log(`${out}: ${runs.length} runs`);
