@@ -6,6 +6,12 @@
  *
  *   node --import tsx bench/budget-table.ts --dataset mnist [--tag t9146]
  *
+ * With --keys SECONDS, the runs one budget's column shows instead, one line per row (its lowest
+ * seed): the run's key, a tab, and a name for a chart's legend. bench/budget-methods-chart.sh draws
+ * those, so the table and its chart show the same runs.
+ *
+ *   node --import tsx bench/budget-table.ts --dataset mnist --keys 1800
+ *
  * With --cores, issue 9's item 4 instead (every core busy): the default job against the same job
  * with synthesis not pipelined and with one synthesis worker, MNIST 15 minutes, seed by seed,
  * with the rounds made and the seconds the student trained.
@@ -20,9 +26,11 @@ const { values } = parseArgs({
     dataset: { type: 'string', default: 'mnist' },
     tag: { type: 'string' },
     cores: { type: 'boolean', default: false },
+    keys: { type: 'string' },
   },
 });
 interface Run {
+  key: string;
   settings: string;
   budgetSeconds: number;
   seed: number;
@@ -44,7 +52,15 @@ const tag = values.tag ? `,${values.tag}` : '';
  */
 /** The default job's settings key (bench/budget.ts), tag included. */
 const DEFAULT = `recommended,${ROUNDS},${SOFT_TARGET}${tag}`;
-const ROWS: { label: string; settings: RegExp; newest?: RegExp; filled?: number }[] = [
+interface Row {
+  label: string;
+  settings: RegExp;
+  newest?: RegExp;
+  filled?: number;
+  /** A chart legend's name for one of the row's runs, where the row's label does not say it. */
+  legend?: (run: Run) => string;
+}
+const ROWS: Row[] = [
   {
     label: 'soft-target in rounds, disagreement 30 (the default)',
     // pool8: session 31's run with the pool's 8-bit images, tagged to tell it from the run before.
@@ -60,6 +76,10 @@ const ROWS: { label: string; settings: RegExp; newest?: RegExp; filled?: number 
     label: "the paper's two stages (its settings; images x epochs sized to the budget)",
     settings: new RegExp(`^paper,workers2,samples\\d+,epochs\\d+${escape(tag)}$`),
     filled: 0.8,
+    legend: (run) => {
+      const [, images, epochs] = /samples(\d+),epochs(\d+)/.exec(run.settings) ?? [];
+      return `the paper's two stages, ${images} images x ${epochs} epochs`;
+    },
   },
 ];
 
@@ -74,6 +94,20 @@ if (values.cores) {
   printCoresTable();
   process.exit(0);
 }
+if (values.keys !== undefined) {
+  const budget = Number(values.keys);
+  if (!budgets.includes(budget)) {
+    throw new Error(
+      `--keys ${values.keys}: no run has that budget in ${file}; give one of ${budgets.join(', ')} (seconds)`,
+    );
+  }
+  for (const row of ROWS) {
+    const { runs, short } = cellOf(row, budget);
+    const run = runs[0] ?? short;
+    if (run) console.log(`${run.key}\t${row.legend?.(run) ?? row.label}`);
+  }
+  process.exit(0);
+}
 
 const lines = [
   `| method (teacher ${percent(data.teacherAccuracy)}) | ${budgets.map((b) => `${b / 60} min`).join(' | ')} |`,
@@ -81,14 +115,8 @@ const lines = [
 ];
 for (const row of ROWS) {
   const cells = budgets.map((budget) => {
-    const matching = data.runs.filter((r) => r.budgetSeconds === budget && row.settings.test(r.settings));
-    const newest = matching.filter((r) => row.newest?.test(r.settings));
-    const all = (newest.length > 0 ? newest : matching).sort((a, b) => a.seed - b.seed);
-    const runs = all.filter((r) => r.seconds >= (row.filled ?? 0) * budget);
-    // A run sized by hand that took less of the budget than `filled` is shown, said to be short.
-    const short = all.filter((r) => !runs.includes(r));
-    if (runs.length === 0 && short.length > 0) {
-      const r = short.at(-1)!;
+    const { runs, short: r } = cellOf(row, budget);
+    if (runs.length === 0 && r) {
       return `${percent(r.finalAccuracy)} (seed ${r.seed}, ${r.rounds}, ${Math.round(r.seconds)} s: ${Math.round((100 * r.seconds) / budget)}% of the budget)`;
     }
     if (runs.length === 0) return 'not run';
@@ -143,6 +171,18 @@ function printCoresTable(): void {
     console.log(`| ${row.label} | ${cells.join(' | ')} | ${mean} |`);
   }
   console.log('\n(rounds made; seconds of student steps)');
+}
+
+/**
+ * The runs a row's cell shows, by seed: where some were measured again (`newest`), those alone;
+ * where none took `filled` of the budget, the last run sized by hand that fell short of it.
+ */
+function cellOf(row: Row, budget: number): { runs: Run[]; short: Run | undefined } {
+  const matching = data.runs.filter((r) => r.budgetSeconds === budget && row.settings.test(r.settings));
+  const newest = matching.filter((r) => row.newest?.test(r.settings));
+  const all = (newest.length > 0 ? newest : matching).sort((a, b) => a.seed - b.seed);
+  const runs = all.filter((r) => r.seconds >= (row.filled ?? 0) * budget);
+  return { runs, short: runs.length === 0 ? all.at(-1) : undefined };
 }
 
 function meanAccuracy(runs: readonly Run[]): number {
