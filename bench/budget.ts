@@ -20,7 +20,8 @@
  * disagreement term), zskd-rounds, noise-rounds; --disagreement W,
  * --round-steps N, --round-images N, --restart F (share of each round started from earlier
  * images), --averaging D (the student kept is its weight average, decay D per step; the product's
- * default 0.9995, off here unless given), --lr RATE and --temperature TAU (the
+ * default 0.9995, off here unless given), --lr-floor F (the student's learning rate falls on a
+ * cosine over the budget to F of its peak; 1 keeps it constant), --lr RATE and --temperature TAU (the
  * student's), --shift stored|relabel (random shifts of the student's images,
  * labelled by the stored answer or by the teacher), --mixup F, --flip F, --fade F, --soften F
  * (fractions of each batch blended, mirrored or faded, labelled by the teacher) and
@@ -76,6 +77,7 @@ const { values } = parseArgs({
     'round-images': { type: 'string' },
     restart: { type: 'string' },
     averaging: { type: 'string' },
+    'lr-floor': { type: 'string' },
     workers: { type: 'string', default: '1' },
     lr: { type: 'string' },
     pipelined: { type: 'boolean', default: false },
@@ -242,6 +244,7 @@ async function runOne(): Promise<void> {
     ...(values['round-images'] !== undefined ? [`images${roundImages}`] : []),
     ...(values.restart !== undefined ? [`restart${values.restart}`] : []),
     ...(values.averaging !== undefined ? [`avg${values.averaging}`] : []),
+    ...(values['lr-floor'] !== undefined ? [`floor${values['lr-floor']}`] : []),
     ...(workers > 1 ? [`workers${workers}`] : []),
     ...(values.pipelined ? ['pipelined'] : []),
     ...(twoStage ? [`samples${values.samples}`, `epochs${values.epochs}`] : []),
@@ -301,7 +304,7 @@ async function runOne(): Promise<void> {
           studentSteps: roundSteps,
           disagreement,
           disagreementTemperature: RECOMMENDED_ROUNDS.disagreementTemperature,
-          learningRateFloor: RECOMMENDED_ROUNDS.learningRateFloor,
+          learningRateFloor: Number(values['lr-floor'] ?? RECOMMENDED_ROUNDS.learningRateFloor),
           restart: Number(values.restart ?? RECOMMENDED_ROUNDS.restart),
           // Off unless given, so that earlier runs' keys still name the same settings.
           averaging: Number(values.averaging ?? 0),
