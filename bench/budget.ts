@@ -21,7 +21,9 @@
  * --round-steps N, --round-images N, --restart F (share of each round started from earlier
  * images), --averaging D (the student kept is its weight average, decay D per step; the product's
  * default 0.9995, off here unless given), --lr-floor F (the student's learning rate falls on a
- * cosine over the budget to F of its peak; 1 keeps it constant), --lr RATE and --temperature TAU (the
+ * cosine over the budget to F of its peak; 1 keeps it constant), --lr-span D (the cosine runs over D,
+ * e.g. 10m, when longer than the budget, so a short job ends partway down it; the product's default
+ * 10m, off here unless given), --lr RATE and --temperature TAU (the
  * student's), --shift stored|relabel (random shifts of the student's images,
  * labelled by the stored answer or by the teacher), --mixup F, --flip F, --fade F, --soften F
  * (fractions of each batch blended, mirrored or faded, labelled by the teacher) and
@@ -78,6 +80,7 @@ const { values } = parseArgs({
     restart: { type: 'string' },
     averaging: { type: 'string' },
     'lr-floor': { type: 'string' },
+    'lr-span': { type: 'string' },
     workers: { type: 'string', default: '1' },
     lr: { type: 'string' },
     pipelined: { type: 'boolean', default: false },
@@ -216,6 +219,8 @@ async function runOne(): Promise<void> {
   if (!config) throw new Error(`--config must be one of ${Object.keys(CONFIGS).join(', ')}`);
   const budgetSeconds = parseDuration(values.budget ?? '15m');
   if (budgetSeconds === null) throw new Error('--budget must be a duration such as 15m');
+  const lrSpanSeconds = parseDuration(values['lr-span'] ?? '0');
+  if (lrSpanSeconds === null) throw new Error('--lr-span must be a duration such as 10m');
   if (values.teacher !== undefined && values.tag === undefined) {
     throw new Error('--teacher needs a --tag naming that teacher (it is not part of the run key otherwise)');
   }
@@ -245,6 +250,7 @@ async function runOne(): Promise<void> {
     ...(values.restart !== undefined ? [`restart${values.restart}`] : []),
     ...(values.averaging !== undefined ? [`avg${values.averaging}`] : []),
     ...(values['lr-floor'] !== undefined ? [`floor${values['lr-floor']}`] : []),
+    ...(values['lr-span'] !== undefined ? [`span${values['lr-span']}`] : []),
     ...(workers > 1 ? [`workers${workers}`] : []),
     ...(values.pipelined ? ['pipelined'] : []),
     ...(twoStage ? [`samples${values.samples}`, `epochs${values.epochs}`] : []),
@@ -305,6 +311,8 @@ async function runOne(): Promise<void> {
           disagreement,
           disagreementTemperature: RECOMMENDED_ROUNDS.disagreementTemperature,
           learningRateFloor: Number(values['lr-floor'] ?? RECOMMENDED_ROUNDS.learningRateFloor),
+          // Off unless given (over the budget, as every earlier run), so earlier keys keep their meaning.
+          learningRateSpanSeconds: lrSpanSeconds,
           restart: Number(values.restart ?? RECOMMENDED_ROUNDS.restart),
           // Off unless given, so that earlier runs' keys still name the same settings.
           averaging: Number(values.averaging ?? 0),

@@ -59,6 +59,12 @@ export const RoundsSettingsSchema = z.object({
   disagreementTemperature: declaredNumber('rounds', 'disagreementTemperature'),
   /** The student's learning rate follows a cosine over the budget down to this fraction of its peak. */
   learningRateFloor: declaredNumber('rounds', 'learningRateFloor'),
+  /**
+   * The cosine runs over this many seconds when longer than the budget, so a short job ends with
+   * its rate still high (src/shared/learning-rate.ts; absent: over the budget, as a job made
+   * before the setting ran).
+   */
+  learningRateSpanSeconds: declaredNumber('rounds', 'learningRateSpanSeconds').optional(),
   /** Share of each round's images that start from random images of earlier rounds instead of noise (absent: 0). */
   restart: declaredNumber('rounds', 'restart').optional(),
   /**

@@ -124,6 +124,22 @@ export const ROUND_SETTINGS = [
   },
   {
     group: 'rounds',
+    key: 'learningRateSpanSeconds',
+    flag: 'lr-span',
+    label: 'Learning-rate schedule at least',
+    description:
+      "The student's learning rate falls over the budget or over this long, whichever is longer: a shorter job ends partway down, its rate still high (0 = over the budget).",
+    pipelines: ROUNDS,
+    advanced: true,
+    kind: 'number',
+    min: 0,
+    max: 30 * 24 * 3600,
+    integer: false,
+    duration: true,
+    default: RECOMMENDED_ROUNDS.learningRateSpanSeconds,
+  },
+  {
+    group: 'rounds',
     key: 'averaging',
     flag: 'averaging',
     label: 'Weight averaging',

@@ -1,4 +1,5 @@
 import { canFuseAdam, fusedAdamUpdate, type AdamSlot } from '../backend/wasm-adam.js';
+import { cosineShare } from '../../shared/learning-rate.js';
 import { tf } from '../tf.js';
 
 /** tfjs's private AdamOptimizer state, which the fused update reads and keeps as tfjs does. */
@@ -98,6 +99,5 @@ export class ScheduledAdam extends tf.AdamOptimizer {
 
 /** Cosine decay from `base` to `base * floor` over `total` steps. */
 export function cosineRate(base: number, step: number, total: number, floor = 0.01): number {
-  const t = Math.min(1, Math.max(0, step / Math.max(1, total)));
-  return base * (floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * t)));
+  return base * cosineShare(step / Math.max(1, total), floor);
 }

@@ -63,6 +63,17 @@ describe('report of a round-pipeline run', () => {
     expect(row(settings, 'Disagreement weight')).toBe('<code>30</code>');
     expect(row(settings, 'Disagreement temperature')).toBe('<code>1</code>');
     expect(row(settings, 'Learning rate at the end')).toBe('5% of its peak (cosine)');
+    // A cosine over 10 minutes, cut short by the 5-minute budget halfway: 5% + 95% x (1 + cos 90°) / 2.
+    const cutShort = makeResult({ rounds: { stoppedEarly: false } });
+    cutShort.spec.rounds = { ...cutShort.spec.rounds!, learningRateSpanSeconds: 600 };
+    expect(row(section(renderReportHtml(cutShort, {}), 'settings'), 'Learning rate at the end')).toBe(
+      'about 53% of its peak (a cosine toward 5% of its peak over 10 min, cut short by the budget)',
+    );
+    // A span no longer than the budget changes nothing.
+    cutShort.spec.rounds = { ...cutShort.spec.rounds, learningRateSpanSeconds: 300 };
+    expect(row(section(renderReportHtml(cutShort, {}), 'settings'), 'Learning rate at the end')).toBe(
+      '5% of its peak (cosine)',
+    );
     expect(row(settings, 'Started from earlier images')).toBe('none (all from noise)');
     const restarted = makeResult({ rounds: { stoppedEarly: false } });
     restarted.spec.rounds = { ...restarted.spec.rounds!, restart: 0.5 };

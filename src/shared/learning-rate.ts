@@ -1,0 +1,27 @@
+import type { RoundsSettings } from './job.js';
+
+/**
+ * The student's learning rate in the round pipeline, as a share of its peak:
+ * a cosine that falls to `learningRateFloor` over the budget, or over
+ * `learningRateSpanSeconds` when that is longer, so that a short job stops
+ * partway down the cosine with its rate still high. The engine steps by it;
+ * the report says where a job's rate ended.
+ */
+
+/** A cosine's share of its peak at t (0..1 of the way along), falling from 1 to `floor`. */
+export function cosineShare(t: number, floor: number): number {
+  const clamped = Math.min(1, Math.max(0, t));
+  return floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * clamped));
+}
+
+type Schedule = Pick<RoundsSettings, 'budgetSeconds' | 'learningRateSpanSeconds'>;
+
+/** Seconds over which the cosine falls: the budget, or the span when longer (absent: the budget). */
+export function scheduleSeconds(plan: Schedule): number {
+  return Math.max(plan.budgetSeconds, plan.learningRateSpanSeconds ?? 0);
+}
+
+/** The share of its peak the learning rate reaches when the budget is spent. */
+export function finalRateShare(plan: Schedule & Pick<RoundsSettings, 'learningRateFloor'>): number {
+  return cosineShare(plan.budgetSeconds / scheduleSeconds(plan), plan.learningRateFloor);
+}
