@@ -57,7 +57,7 @@ export const RoundsSettingsSchema = z.object({
   /** Weight of the teacher-student disagreement (Jensen-Shannon) term in synthesis, from round 2; 0 = off. */
   disagreement: declaredNumber('rounds', 'disagreement'),
   disagreementTemperature: declaredNumber('rounds', 'disagreementTemperature'),
-  /** The student's learning rate follows a cosine over the budget down to this fraction of its peak. */
+  /** The student's learning rate follows a cosine over the budget (or the span below) down to this fraction of its peak. */
   learningRateFloor: declaredNumber('rounds', 'learningRateFloor'),
   /**
    * The cosine runs over this many seconds when longer than the budget, so a short job ends with

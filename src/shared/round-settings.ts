@@ -113,7 +113,7 @@ export const ROUND_SETTINGS = [
     flag: 'lr-floor',
     label: 'Final learning rate',
     description:
-      "The student's learning rate falls on a cosine over the budget to this fraction of its peak.",
+      "The student's learning rate falls on a cosine over the budget (or the schedule's length below, when longer) to this fraction of its peak.",
     pipelines: ROUNDS,
     advanced: true,
     kind: 'number',
