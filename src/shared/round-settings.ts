@@ -126,7 +126,7 @@ export const ROUND_SETTINGS = [
     group: 'rounds',
     key: 'learningRateSpanSeconds',
     flag: 'lr-span',
-    label: 'Learning-rate schedule at least',
+    label: 'Learning-rate schedule, at least',
     description:
       "The student's learning rate falls over the budget or over this long, whichever is longer: a shorter job ends partway down, its rate still high (0 = over the budget).",
     pipelines: ROUNDS,

@@ -63,6 +63,16 @@ describe('the setup form (job settings in a project setup)', () => {
     expect(readSetting(writeSetting(ROUNDS, AUGMENT, false), AUGMENT)).toBe(false);
   });
 
+  it('shows a round setting a setup saved before it existed lacks as the job runs it: off', () => {
+    const { learningRateSpanSeconds, averaging, pipelined, ...older } = recommendedRounds();
+    expect([learningRateSpanSeconds, averaging, pipelined]).toEqual([600, 0.9995, true]);
+    const saved: ProjectSetup = { ...ROUNDS, rounds: older };
+    expect(readSetting(saved, jobSetting('rounds', 'learningRateSpanSeconds'))).toBe(0);
+    expect(readSetting(saved, jobSetting('rounds', 'averaging'))).toBe(0);
+    expect(readSetting(saved, jobSetting('rounds', 'pipelined'))).toBe(false);
+    expect(readSetting(saved, ROUND_IMAGES)).toBe(800);
+  });
+
   it('leaves round settings alone in a two-stage setup, which has none', () => {
     expect(readSetting(TWO_STAGE, ROUND_IMAGES)).toBeUndefined();
     expect(writeSetting(TWO_STAGE, ROUND_IMAGES, 24)).toBe(TWO_STAGE);

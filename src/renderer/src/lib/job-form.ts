@@ -36,8 +36,13 @@ function groupOf(setup: ProjectSetup, setting: JobSetting): Group | null {
 
 /** A setting's value in a setup (undefined when its group is absent, e.g. rounds in two stages). */
 export function readSetting(setup: ProjectSetup, setting: JobSetting): number | boolean | undefined {
-  const value = groupOf(setup, setting)?.[setting.key];
-  return typeof value === 'number' || typeof value === 'boolean' ? value : undefined;
+  const group = groupOf(setup, setting);
+  const value = group?.[setting.key];
+  if (typeof value === 'number' || typeof value === 'boolean') return value;
+  // A round setting absent from a setup saved before it existed: the job runs it as off
+  // (RoundsSettingsSchema's optional fields), so the form shows off rather than an empty field.
+  if (group && setting.group === 'rounds') return setting.kind === 'boolean' ? false : 0;
+  return undefined;
 }
 
 /** A copy of `setup` with one setting changed (unchanged when its group is absent). */
