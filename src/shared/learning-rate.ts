@@ -5,7 +5,7 @@ import type { RoundsSettings } from './job.js';
  * a cosine that falls to `learningRateFloor` over the budget, or over
  * `learningRateSpanSeconds` when that is longer, so that a short job stops
  * partway down the cosine with its rate still high. The engine steps by it;
- * the report says where a job's rate ended.
+ * the report says where a job's rate was in its last round.
  */
 
 /** A cosine's share of its peak at t (0..1 of the way along), falling from 1 to `floor`. */
@@ -21,7 +21,16 @@ export function scheduleSeconds(plan: Schedule): number {
   return Math.max(plan.budgetSeconds, plan.learningRateSpanSeconds ?? 0);
 }
 
-/** The share of its peak the learning rate reaches when the budget is spent. */
-export function finalRateShare(plan: Schedule & Pick<RoundsSettings, 'learningRateFloor'>): number {
-  return cosineShare(plan.budgetSeconds / scheduleSeconds(plan), plan.learningRateFloor);
+/**
+ * The share of its peak the learning rate had in a job's last round, from the times its rounds
+ * ended (RoundPoint.seconds): the rate is set from the time a round starts, which is about when
+ * the round before it ended. With a fixed number of rounds, at the last round's end.
+ */
+export function lastRoundRateShare(
+  plan: Schedule & Pick<RoundsSettings, 'learningRateFloor' | 'maxRounds'>,
+  roundEnds: readonly number[],
+): number {
+  if (plan.maxRounds > 0) return cosineShare(roundEnds.length / plan.maxRounds, plan.learningRateFloor);
+  const lastStart = roundEnds.length > 1 ? (roundEnds[roundEnds.length - 2] ?? 0) : 0;
+  return cosineShare(lastStart / scheduleSeconds(plan), plan.learningRateFloor);
 }

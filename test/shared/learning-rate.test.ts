@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cosineShare, finalRateShare, scheduleSeconds } from '../../src/shared/learning-rate.js';
+import { cosineShare, lastRoundRateShare, scheduleSeconds } from '../../src/shared/learning-rate.js';
 import { cosineRate } from '../../src/engine/train/schedule.js';
 
 describe("the round pipeline's learning-rate schedule", () => {
@@ -20,17 +20,21 @@ describe("the round pipeline's learning-rate schedule", () => {
     expect(scheduleSeconds({ budgetSeconds: 900, learningRateSpanSeconds: 600 })).toBe(900);
   });
 
-  it('ends a short job partway down the cosine and a long one at the floor', () => {
-    const floor = 0.05;
-    expect(
-      finalRateShare({ budgetSeconds: 300, learningRateSpanSeconds: 600, learningRateFloor: floor }),
-    ).toBeCloseTo(0.525, 12);
-    expect(
-      finalRateShare({ budgetSeconds: 90, learningRateSpanSeconds: 600, learningRateFloor: floor }),
-    ).toBeGreaterThan(0.9);
-    expect(
-      finalRateShare({ budgetSeconds: 900, learningRateSpanSeconds: 600, learningRateFloor: floor }),
-    ).toBeCloseTo(floor, 12);
-    expect(finalRateShare({ budgetSeconds: 300, learningRateFloor: floor })).toBeCloseTo(floor, 12);
+  it("gives the last round's rate from when it started: partway down for a short job, at the floor for a long one", () => {
+    const plan = { budgetSeconds: 300, learningRateSpanSeconds: 600, learningRateFloor: 0.05, maxRounds: 0 };
+    // Rounds ended at 100, 200 and 300 s: the last one started at 200 s, a third of the 10-minute cosine.
+    expect(lastRoundRateShare(plan, [100, 200, 300])).toBeCloseTo(cosineShare(1 / 3, 0.05), 12);
+    expect(lastRoundRateShare(plan, [100, 200, 300])).toBeCloseTo(0.7625, 12);
+    // The same job with the cosine over its budget: two thirds of the way down.
+    expect(lastRoundRateShare({ ...plan, learningRateSpanSeconds: 0 }, [100, 200, 300])).toBeCloseTo(
+      cosineShare(2 / 3, 0.05),
+      12,
+    );
+    // A 15-minute job whose last round started at 898 s is at the floor (to within a hundredth of it).
+    expect(lastRoundRateShare({ ...plan, budgetSeconds: 900 }, [450, 898, 905])).toBeCloseTo(0.05, 4);
+    // One round: it started at the peak.
+    expect(lastRoundRateShare(plan, [40])).toBe(1);
+    // A fixed number of rounds: by rounds, 3 of 4 done.
+    expect(lastRoundRateShare({ ...plan, maxRounds: 4 }, [1, 2, 3])).toBeCloseTo(cosineShare(0.75, 0.05), 12);
   });
 });

@@ -1,5 +1,5 @@
 import type { JobResult, RoundsSettings } from '../job.js';
-import { finalRateShare, scheduleSeconds } from '../learning-rate.js';
+import { lastRoundRateShare, scheduleSeconds } from '../learning-rate.js';
 import { formatCount, formatDate, formatDuration, formatNumber, formatPercent } from '../format.js';
 import { escapeHtml } from './text.js';
 import { keyValueTable } from './sections.js';
@@ -54,7 +54,7 @@ function roundsTable(result: JobResult): string {
     ['Student steps per round', formatCount(plan.studentSteps)],
     ['Disagreement weight', plan.disagreement > 0 ? code(settingText(plan.disagreement)) : 'off'],
     ['Disagreement temperature', code(settingText(plan.disagreementTemperature))],
-    ['Learning rate at the end', learningRateEnd(plan)],
+    ['Learning rate at the end', learningRateEnd(result, plan)],
     [
       'Student kept',
       (plan.averaging ?? 0) > 0
@@ -71,13 +71,14 @@ function roundsTable(result: JobResult): string {
   return `<h3>Rounds</h3>${keyValueTable(rows)}`;
 }
 
-/** Where the student's learning rate ended: the cosine's floor, or partway down it for a short budget. */
-function learningRateEnd(plan: RoundsSettings): string {
-  const floor = `${formatPercent(plan.learningRateFloor, 0)} of its peak`;
-  const span = scheduleSeconds(plan);
-  if (plan.maxRounds > 0 || span <= plan.budgetSeconds) return `${floor} (cosine)`;
-  const end = formatPercent(finalRateShare(plan), 0);
-  return `about ${end} of its peak (a cosine toward ${floor} over ${escapeHtml(formatDuration(span))}, cut short by the budget)`;
+/** Where the student's learning rate was in the job's last round, and the cosine it was on. */
+function learningRateEnd(result: JobResult, plan: RoundsSettings): string {
+  const share = lastRoundRateShare(plan, result.rounds?.curve.map((point) => point.seconds) ?? []);
+  const over =
+    plan.maxRounds > 0
+      ? `${formatCount(plan.maxRounds)} rounds`
+      : escapeHtml(formatDuration(scheduleSeconds(plan)));
+  return `about ${formatPercent(share, 0)} of its peak in the last round (a cosine toward ${formatPercent(plan.learningRateFloor, 0)} of it over ${over})`;
 }
 
 /** A share of each student batch that an augmentation rewrites: "25% of each batch", or off. */

@@ -62,17 +62,20 @@ describe('report of a round-pipeline run', () => {
     expect(row(settings, 'Student steps per round')).toBe('150');
     expect(row(settings, 'Disagreement weight')).toBe('<code>30</code>');
     expect(row(settings, 'Disagreement temperature')).toBe('<code>1</code>');
-    expect(row(settings, 'Learning rate at the end')).toBe('5% of its peak (cosine)');
-    // A cosine over 10 minutes, cut short by the 5-minute budget halfway: 5% + 95% x (1 + cos 90°) / 2.
-    const cutShort = makeResult({ rounds: { stoppedEarly: false } });
-    cutShort.spec.rounds = { ...cutShort.spec.rounds!, learningRateSpanSeconds: 600 };
-    expect(row(section(renderReportHtml(cutShort, {}), 'settings'), 'Learning rate at the end')).toBe(
-      'about 53% of its peak (a cosine toward 5% of its peak over 10 min, cut short by the budget)',
+    // Round 6 started when round 5 ended, at 228.4 s of the cosine over the 5-minute budget.
+    expect(row(settings, 'Learning rate at the end')).toBe(
+      'about 18% of its peak in the last round (a cosine toward 5% of it over 5 min)',
+    );
+    // Over a 10-minute span the same rounds end higher: 228.4 s of 600.
+    const longer = makeResult({ rounds: { stoppedEarly: false } });
+    longer.spec.rounds = { ...longer.spec.rounds!, learningRateSpanSeconds: 600 };
+    expect(row(section(renderReportHtml(longer, {}), 'settings'), 'Learning rate at the end')).toBe(
+      'about 70% of its peak in the last round (a cosine toward 5% of it over 10 min)',
     );
     // A span no longer than the budget changes nothing.
-    cutShort.spec.rounds = { ...cutShort.spec.rounds, learningRateSpanSeconds: 300 };
-    expect(row(section(renderReportHtml(cutShort, {}), 'settings'), 'Learning rate at the end')).toBe(
-      '5% of its peak (cosine)',
+    longer.spec.rounds = { ...longer.spec.rounds, learningRateSpanSeconds: 300 };
+    expect(row(section(renderReportHtml(longer, {}), 'settings'), 'Learning rate at the end')).toBe(
+      'about 18% of its peak in the last round (a cosine toward 5% of it over 5 min)',
     );
     expect(row(settings, 'Started from earlier images')).toBe('none (all from noise)');
     const restarted = makeResult({ rounds: { stoppedEarly: false } });
