@@ -22,15 +22,28 @@ export function scheduleSeconds(plan: Schedule): number {
 }
 
 /**
+ * Where a student step sits on the cosine, 0..1: by rounds when their number is fixed
+ * (reproducible), else by the time spent at the start of the round over scheduleSeconds.
+ */
+export function scheduleFraction(
+  round: number,
+  step: number,
+  plan: Schedule & Pick<RoundsSettings, 'maxRounds' | 'studentSteps'>,
+  startOfRound: number,
+): number {
+  if (plan.maxRounds > 0) return (round - 1 + step / plan.studentSteps) / plan.maxRounds;
+  return Math.min(1, startOfRound / scheduleSeconds(plan));
+}
+
+/**
  * The share of its peak the learning rate had in a job's last round, from the times its rounds
  * ended (RoundPoint.seconds): the rate is set from the time a round starts, which is about when
  * the round before it ended. With a fixed number of rounds, at the last round's end.
  */
 export function lastRoundRateShare(
-  plan: Schedule & Pick<RoundsSettings, 'learningRateFloor' | 'maxRounds'>,
+  plan: Schedule & Pick<RoundsSettings, 'learningRateFloor' | 'maxRounds' | 'studentSteps'>,
   roundEnds: readonly number[],
 ): number {
-  if (plan.maxRounds > 0) return cosineShare(roundEnds.length / plan.maxRounds, plan.learningRateFloor);
-  const lastStart = roundEnds.length > 1 ? (roundEnds[roundEnds.length - 2] ?? 0) : 0;
-  return cosineShare(lastStart / scheduleSeconds(plan), plan.learningRateFloor);
+  const fraction = scheduleFraction(roundEnds.length, plan.studentSteps, plan, roundEnds.at(-2) ?? 0);
+  return cosineShare(fraction, plan.learningRateFloor);
 }

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import type { DistillSettings, RoundPoint, RoundsSettings } from '../../shared/job.js';
-import { scheduleSeconds } from '../../shared/learning-rate.js';
+import { scheduleFraction } from '../../shared/learning-rate.js';
 import type { ModelCard } from '../../shared/model-card.js';
 import { restoreCheckpoint, saveCheckpoint } from '../distill/checkpoint.js';
 import { shiftCount } from '../distill/batch-transforms.js';
@@ -382,22 +382,6 @@ export function shouldStartRound(
       ? (elapsedSeconds - earlierSeconds) / thisSession
       : earlierSeconds / Math.max(1, doneBefore);
   return elapsedSeconds + perRound / 2 < plan.budgetSeconds;
-}
-
-/**
- * Where a student step sits in the learning-rate schedule, 0..1: by rounds
- * when their number is fixed (reproducible), else by the time spent at the
- * start of the round over the budget, or over the schedule's span when that is
- * longer (src/shared/learning-rate.ts).
- */
-export function scheduleFraction(
-  round: number,
-  step: number,
-  plan: Pick<RoundsSettings, 'maxRounds' | 'studentSteps' | 'budgetSeconds' | 'learningRateSpanSeconds'>,
-  startOfRound: number,
-): number {
-  if (plan.maxRounds > 0) return (round - 1 + step / plan.studentSteps) / plan.maxRounds;
-  return Math.min(1, startOfRound / scheduleSeconds(plan));
 }
 
 /** The planned shards of round `round`. */

@@ -10,7 +10,7 @@ import {
   type RoundsSettings,
 } from '../../../src/shared/job.js';
 import { initBackend } from '../../../src/engine/backend/select.js';
-import { scheduleFraction, shouldStartRound } from '../../../src/engine/job/rounds.js';
+import { shouldStartRound } from '../../../src/engine/job/rounds.js';
 import { ShardsInProcess } from '../../../src/engine/job/shards.js';
 import { WorkerPool } from '../../../src/engine/job/worker-pool.js';
 import { runJob } from '../../../src/engine/job/run-job.js';
@@ -316,20 +316,5 @@ describe('the round pipeline', () => {
     expect(shouldStartRound(3, 2, 90, 60, plan)).toBe(false);
     expect(shouldStartRound(4, 0, 10, 0, { maxRounds: 3, budgetSeconds: 1000 })).toBe(false);
     expect(shouldStartRound(3, 0, 10, 0, { maxRounds: 3, budgetSeconds: 1000 })).toBe(true);
-  });
-
-  it("places the student's steps on the learning-rate cosine by time over the budget or the longer span, or by rounds", () => {
-    const plan = { maxRounds: 0, studentSteps: 600, budgetSeconds: 300, learningRateSpanSeconds: 0 };
-    expect(scheduleFraction(5, 0, plan, 150)).toBe(0.5);
-    expect(scheduleFraction(9, 0, plan, 310)).toBe(1);
-    // Over a 10-minute span a 5-minute job gets halfway down the cosine; a 15-minute one all the way.
-    expect(scheduleFraction(9, 0, { ...plan, learningRateSpanSeconds: 600 }, 300)).toBe(0.5);
-    expect(scheduleFraction(9, 0, { ...plan, budgetSeconds: 900, learningRateSpanSeconds: 600 }, 900)).toBe(
-      1,
-    );
-    // A fixed number of rounds: by rounds and steps, whatever the clock says.
-    expect(scheduleFraction(2, 300, { ...plan, maxRounds: 4, learningRateSpanSeconds: 600 }, 999)).toBe(
-      1.5 / 4,
-    );
   });
 });
